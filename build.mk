@@ -1,0 +1,87 @@
+# build.mk: Syncom's one Makefile, included by the Makefile that configure
+# writes into the build directory (in the source tree or outside it).
+#
+# Objects land beside the build directory's copy of the source layout
+# (common/log.o for $(srcdir)/common/log.c), so one source tree can feed a
+# normal build and an --enable-asan build at the same time.
+
+.SUFFIXES:
+
+datadir = $(prefix)/share
+docdir = $(datadir)/doc/syncom
+
+CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd \
+	-D_GNU_SOURCE -DSYNCOM_VERSION='"$(VERSION)"' \
+	-DSYNCOM_SYSCONFDIR='"$(sysconfdir)"' \
+	-DSYNCOM_LOCALSTATEDIR='"$(localstatedir)"' \
+	-DSYNCOM_RUNSTATEDIR='"$(runstatedir)"'
+ALL_CFLAGS = $(CPPFLAGS) $(EVENT_CFLAGS) $(SQLITE_CFLAGS) $(ETPAN_CFLAGS) \
+	$(CFLAGS) -MMD -MP
+
+COMMON_OBJS = common/log.o common/xmalloc.o common/msg.o common/msgid.o \
+	common/rfc2047.o common/mime.o
+PROGRAMS = common/libcommon.a
+
+COMMON_TESTS = tests/unit/test_log tests/unit/test_msg tests/unit/test_msgid \
+	tests/unit/test_rfc2047 tests/unit/test_mime
+UNIT_TESTS = $(COMMON_TESTS)
+
+FUZZ_TARGETS = tests/fuzz/fuzz_msg
+
+
+all: $(PROGRAMS)
+
+# One rule per folder: a pattern without a slash would match on the file
+# name alone and put the folder in front of $(srcdir).
+common/%.o: $(srcdir)/common/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/fuzz/%.o: $(srcdir)/tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/%.o: $(srcdir)/tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
+
+common/libcommon.a: $(COMMON_OBJS)
+	rm -f $@
+	ar rcs $@ $(COMMON_OBJS)
+
+$(COMMON_TESTS): %: %.o common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a \
+		$(ETPAN_LIBS) $(CMOCKA_LIBS)
+
+tests/fuzz/%: tests/fuzz/%.o common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+		common/libcommon.a $(ETPAN_LIBS)
+
+check: all check-build
+	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
+		$(srcdir)/tests/run
+
+check-build: $(UNIT_TESTS)
+	@if [ "$(HAVE_CMOCKA)" != yes ]; then \
+		echo "make check needs cmocka: apt-get install libcmocka-dev," \
+		     "then rerun ./configure" >&2; exit 1; fi
+
+# "make fuzz" runs every target for FUZZ_SECONDS each (default 60) on its
+# seed corpus; it needs a build configured with --enable-fuzz.
+FUZZ_SECONDS = 60
+fuzz: $(FUZZ_TARGETS)
+	@if [ "$(ENABLE_FUZZ)" != yes ]; then \
+		echo "make fuzz needs ./configure --enable-fuzz" >&2; exit 1; fi
+	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
+		$(srcdir)/tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+clean:
+	rm -f $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_TARGETS)
+	find . -name '*.[od]' -type f -exec rm -f {} +
+
+distclean: clean
+	rm -f config.mk Makefile
+
+.PHONY: all check check-build fuzz clean distclean
+
+-include $(COMMON_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(FUZZ_TARGETS:=.d)
