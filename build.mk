@@ -18,22 +18,35 @@ CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd \
 ALL_CFLAGS = $(CPPFLAGS) $(EVENT_CFLAGS) $(SQLITE_CFLAGS) $(ETPAN_CFLAGS) \
 	$(CFLAGS) -MMD -MP
 
-COMMON_OBJS = common/log.o common/xmalloc.o common/msg.o common/msgid.o \
-	common/rfc2047.o common/mime.o
-PROGRAMS = common/libcommon.a
+COMMON_OBJS = common/file.o common/log.o common/xmalloc.o common/msg.o \
+	common/msgid.o common/rfc2047.o common/mime.o
+# Everything of the daemon but main(), so the unit tests link the same code.
+SYNCD_OBJS = syncd/conf.o syncd/store.o syncd/router.o syncd/outbox.o \
+	syncd/control.o syncd/maildir.o syncd/worker.o
 
-COMMON_TESTS = tests/unit/test_log tests/unit/test_msg tests/unit/test_msgid \
-	tests/unit/test_rfc2047 tests/unit/test_mime
-UNIT_TESTS = $(COMMON_TESTS)
+PROGRAMS = syncd/syncd syncd/syncctl
 
-FUZZ_TARGETS = tests/fuzz/fuzz_msg
+# Unit tests of common/ link only libcommon; those of syncd/ link both.
+COMMON_TESTS = tests/unit/test_file tests/unit/test_log tests/unit/test_msg \
+	tests/unit/test_msgid tests/unit/test_rfc2047 tests/unit/test_mime
+SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
+	tests/unit/test_router tests/unit/test_outbox tests/unit/test_maildir \
+	tests/unit/test_worker
+UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS)
 
+FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf
+
+DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) -lpthread
 
 all: $(PROGRAMS)
 
 # One rule per folder: a pattern without a slash would match on the file
 # name alone and put the folder in front of $(srcdir).
 common/%.o: $(srcdir)/common/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+syncd/%.o: $(srcdir)/syncd/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -49,13 +62,29 @@ common/libcommon.a: $(COMMON_OBJS)
 	rm -f $@
 	ar rcs $@ $(COMMON_OBJS)
 
+syncd/libsyncd.a: $(SYNCD_OBJS)
+	rm -f $@
+	ar rcs $@ $(SYNCD_OBJS)
+
+syncd/syncd: syncd/syncd.o syncd/libsyncd.a common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncd.o syncd/libsyncd.a \
+		common/libcommon.a $(DAEMON_LIBS)
+
+syncd/syncctl: syncd/syncctl.o syncd/conf.o common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncctl.o syncd/conf.o \
+		common/libcommon.a $(ETPAN_LIBS)
+
 $(COMMON_TESTS): %: %.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a \
 		$(ETPAN_LIBS) $(CMOCKA_LIBS)
 
-tests/fuzz/%: tests/fuzz/%.o common/libcommon.a
+$(SYNCD_TESTS): %: %.o syncd/libsyncd.a common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< syncd/libsyncd.a \
+		common/libcommon.a $(DAEMON_LIBS) $(CMOCKA_LIBS)
+
+tests/fuzz/%: tests/fuzz/%.o syncd/libsyncd.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< \
-		common/libcommon.a $(ETPAN_LIBS)
+		syncd/libsyncd.a common/libcommon.a $(DAEMON_LIBS)
 
 check: all check-build
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
@@ -75,13 +104,33 @@ fuzz: $(FUZZ_TARGETS)
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
 		$(srcdir)/tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+install: all
+	mkdir -p $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man5 \
+		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir)/examples
+	install -m 755 syncd/syncd syncd/syncctl $(DESTDIR)$(sbindir)/
+	install -m 644 $(srcdir)/man/syncd.conf.5 $(DESTDIR)$(mandir)/man5/
+	install -m 644 $(srcdir)/man/syncd.8 $(srcdir)/man/syncctl.8 \
+		$(DESTDIR)$(mandir)/man8/
+	install -m 644 $(srcdir)/etc/*.conf $(srcdir)/etc/example.eml \
+		$(DESTDIR)$(docdir)/examples/
+	install -m 644 $(srcdir)/README $(srcdir)/CHANGES $(DESTDIR)$(docdir)/
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/syncd $(DESTDIR)$(sbindir)/syncctl \
+		$(DESTDIR)$(mandir)/man5/syncd.conf.5 \
+		$(DESTDIR)$(mandir)/man8/syncd.8 \
+		$(DESTDIR)$(mandir)/man8/syncctl.8
+	rm -rf $(DESTDIR)$(docdir)
+
 clean:
-	rm -f $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_TARGETS)
+	rm -f $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_TARGETS) \
+		common/libcommon.a syncd/libsyncd.a
 	find . -name '*.[od]' -type f -exec rm -f {} +
 
 distclean: clean
 	rm -f config.mk Makefile
 
-.PHONY: all check check-build fuzz clean distclean
+.PHONY: all check check-build fuzz install uninstall clean distclean
 
--include $(COMMON_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(FUZZ_TARGETS:=.d)
+-include $(COMMON_OBJS:.o=.d) $(SYNCD_OBJS:.o=.d) syncd/syncd.d \
+	syncd/syncctl.d $(UNIT_TESTS:=.d) $(FUZZ_TARGETS:=.d)

@@ -10,12 +10,18 @@
 #ifndef SYNCOM_COMMON_H
 #define SYNCOM_COMMON_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #define PRINTFLIKE(f, a)	__attribute__((format(printf, f, a)))
 #define DEAD			__attribute__((noreturn))
+
+/* file.c */
+/* mkdir -p, giving what it creates exactly mode; -1 and errno. */
+int		 file_mkdirs(const char *path, mode_t mode);
 
 /* log.c */
 void		 log_init(int foreground, int verbose, const char *ident);

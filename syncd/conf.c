@@ -1,0 +1,1189 @@
+/*
+ * conf.c: syncd.conf, parsed into a struct conf and printed back in
+ * canonical form (syncd -n).
+ *
+ * The file is a list of statements, one per line: a keyword and its
+ * arguments, or "channel NAME {" opening a block of channel statements
+ * closed by "}".  Arguments are bare words or "double-quoted strings" with
+ * \" and \\ escapes; "#" starts a comment.  Every keyword is described once,
+ * in the tables below, with where its value goes, its type and, for
+ * numbers, its bounds and default; the parser and the printer both walk
+ * those tables, which is what keeps print-then-parse a round trip.
+ *
+ * syncd.c loads the file at start-up and on SIGHUP; a conf is reference
+ * counted because deliveries in flight keep the one they started with.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syncd.h"
+
+#define CONF_ARGS_MAX		8
+#define CONF_TOKEN_MAX		4096
+
+enum conf_type {
+	T_STRING,	/* free text: printable, no control characters */
+	T_PATH,
+	T_HOSTNAME,
+	T_IDENTITY,	/* a Path identity (RFC 5536 section 3.1.5) */
+	T_NAME,		/* a channel, board, user or group name */
+	T_NEWSGROUP,
+	T_ADDRESS,	/* local@domain */
+	T_LIST_ID,
+	T_NUMBER,
+	T_DURATION,
+	T_SIZE,
+	T_BOOL,
+	T_CUSTOM	/* handled by its own function */
+};
+
+/* The context a keyword is allowed in. */
+#define CTX_GLOBAL	0
+#define CTX_CHANNEL	1
+
+struct conf_parser;
+
+struct conf_keyword {
+	const char	*name;
+	int		 ctx;
+	enum conf_type	 type;
+	size_t		 offset;	/* in struct conf or conf_channel */
+	long long	 min, max, def;	/* numbers only */
+	int		 (*custom)(struct conf_parser *, char **args, int nargs);
+	int		 nargs;		/* T_CUSTOM: exact count */
+};
+
+struct conf_token {
+	enum { TOK_WORD, TOK_OPEN, TOK_CLOSE, TOK_EOL, TOK_EOF } kind;
+	char		*text;		/* TOK_WORD: unquoted value */
+	int		 line;
+};
+
+struct conf_parser {
+	const char	*name;
+	const char	*p, *end;
+	int		 line;		/* the lexer's line */
+	int		 stmt_line;	/* where the statement in hand began */
+	struct conf	*conf;
+	struct conf_channel *channel;	/* the block we are in, or NULL */
+	char		*err;
+	int		 seen_hostname;
+};
+
+static int	 conf_custom_deliver(struct conf_parser *, char **, int);
+static int	 conf_custom_archive(struct conf_parser *, char **, int);
+static int	 conf_custom_log_level(struct conf_parser *, char **, int);
+static int	 conf_custom_direction(struct conf_parser *, char **, int);
+
+#define G(f)	offsetof(struct conf, f)
+#define C(f)	offsetof(struct conf_channel, f)
+#define DAY	86400LL
+
+static const struct conf_keyword conf_keywords[] = {
+	{ "hostname", CTX_GLOBAL, T_HOSTNAME, G(hostname), 0, 0, 0, NULL, 0 },
+	{ "path-identity", CTX_GLOBAL, T_IDENTITY, G(path_identity),
+	    0, 0, 0, NULL, 0 },
+	{ "data-dir", CTX_GLOBAL, T_PATH, G(data_dir), 0, 0, 0, NULL, 0 },
+	{ "user", CTX_GLOBAL, T_NAME, G(user), 0, 0, 0, NULL, 0 },
+	{ "pidfile", CTX_GLOBAL, T_PATH, G(pidfile), 0, 0, 0, NULL, 0 },
+	{ "control-socket", CTX_GLOBAL, T_PATH, G(control_socket),
+	    0, 0, 0, NULL, 0 },
+	{ "control-group", CTX_GLOBAL, T_NAME, G(control_group),
+	    0, 0, 0, NULL, 0 },
+	{ "log-level", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
+	    conf_custom_log_level, 1 },
+	{ "max-message-size", CTX_GLOBAL, T_SIZE, G(max_message_size),
+	    1024, 1024LL * 1024 * 1024, 10LL * 1024 * 1024, NULL, 0 },
+	{ "max-attempts", CTX_GLOBAL, T_NUMBER, G(max_attempts),
+	    1, 1000, 30, NULL, 0 },
+	{ "max-age", CTX_GLOBAL, T_DURATION, G(max_age),
+	    60, 60 * DAY, 5 * DAY, NULL, 0 },
+	{ "retry-min", CTX_GLOBAL, T_DURATION, G(retry_min),
+	    1, DAY, 30, NULL, 0 },
+	{ "retry-max", CTX_GLOBAL, T_DURATION, G(retry_max),
+	    1, 7 * DAY, 3600, NULL, 0 },
+	{ "delivery-concurrency", CTX_GLOBAL, T_NUMBER,
+	    G(delivery_concurrency), 1, 256, 8, NULL, 0 },
+	{ "deliver", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
+	    conf_custom_deliver, 3 },
+	{ "archive", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
+	    conf_custom_archive, 2 },
+
+	{ "newsgroup", CTX_CHANNEL, T_NEWSGROUP, C(newsgroup), 0, 0, 0,
+	    NULL, 0 },
+	{ "list", CTX_CHANNEL, T_ADDRESS, C(list), 0, 0, 0, NULL, 0 },
+	{ "list-id", CTX_CHANNEL, T_LIST_ID, C(list_id), 0, 0, 0, NULL, 0 },
+	{ "gateway-address", CTX_CHANNEL, T_ADDRESS, C(gateway_address),
+	    0, 0, 0, NULL, 0 },
+	{ "board", CTX_CHANNEL, T_NAME, C(board), 0, 0, 0, NULL, 0 },
+	{ "direction", CTX_CHANNEL, T_CUSTOM, 0, 0, 0, 0,
+	    conf_custom_direction, 1 },
+	{ "moderated", CTX_CHANNEL, T_BOOL, C(moderated), 0, 1, 0, NULL, 0 },
+	{ "approve", CTX_CHANNEL, T_ADDRESS, C(approve), 0, 0, 0, NULL, 0 },
+	{ "subject-tag", CTX_CHANNEL, T_STRING, C(subject_tag), 0, 0, 0,
+	    NULL, 0 },
+	{ "description", CTX_CHANNEL, T_STRING, C(description), 0, 0, 0,
+	    NULL, 0 },
+};
+
+static const char *side_names[SIDE_MAX] = { "news", "list", "forum" };
+static const char *direction_names[] = {
+	[DIRECTION_BOTH] = "both",
+	[DIRECTION_NEWS_TO_LIST] = "news-to-list",
+	[DIRECTION_LIST_TO_NEWS] = "list-to-news",
+	[DIRECTION_READ_ONLY] = "read-only",
+};
+
+const char *
+side_name(enum side side)
+{
+	return side < SIDE_MAX ? side_names[side] : "?";
+}
+
+int
+side_from_name(const char *name, enum side *side_r)
+{
+	int i;
+
+	for (i = 0; i < SIDE_MAX; i++)
+		if (strcmp(name, side_names[i]) == 0) {
+			*side_r = i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+direction_name(enum direction d)
+{
+	return direction_names[d];
+}
+
+static int conf_error(struct conf_parser *, int, const char *, ...)
+    PRINTFLIKE(3, 4);
+
+/* Record the first error as "file:line: message"; returns -1. */
+static int
+conf_error(struct conf_parser *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (ps->err != NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("conf_error");
+	va_end(ap);
+	ps->err = xasprintf("%s:%d: %s", ps->name, line, msg);
+	free(msg);
+	return -1;
+}
+
+/* Read the next token; -1 on a lexical error. */
+static int
+conf_next(struct conf_parser *ps, struct conf_token *tok)
+{
+	char buf[CONF_TOKEN_MAX];
+	size_t n = 0;
+
+	tok->text = NULL;
+	for (;;) {
+		while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' ||
+		    *ps->p == '\r'))
+			ps->p++;
+		if (ps->p < ps->end && *ps->p == '#') {
+			while (ps->p < ps->end && *ps->p != '\n')
+				ps->p++;
+			continue;
+		}
+		break;
+	}
+	tok->line = ps->line;
+	if (ps->p >= ps->end) {
+		tok->kind = TOK_EOF;
+		return 0;
+	}
+	switch (*ps->p) {
+	case '\n':
+		ps->p++;
+		ps->line++;
+		tok->kind = TOK_EOL;
+		return 0;
+	case '{':
+		ps->p++;
+		tok->kind = TOK_OPEN;
+		return 0;
+	case '}':
+		ps->p++;
+		tok->kind = TOK_CLOSE;
+		return 0;
+	case '\0':
+		return conf_error(ps, ps->line, "NUL byte in the file");
+	case '"':
+		ps->p++;
+		for (;;) {
+			if (ps->p >= ps->end || *ps->p == '\n')
+				return conf_error(ps, tok->line,
+				    "unterminated quoted string");
+			if (*ps->p == '"')
+				break;
+			if (*ps->p == '\\') {
+				ps->p++;
+				if (ps->p >= ps->end ||
+				    (*ps->p != '"' && *ps->p != '\\'))
+					return conf_error(ps, tok->line,
+					    "only \\\" and \\\\ may be escaped"
+					    " in a quoted string");
+			}
+			if (*ps->p == '\0')
+				return conf_error(ps, ps->line,
+				    "NUL byte in the file");
+			if (n == sizeof(buf) - 1)
+				return conf_error(ps, tok->line,
+				    "string longer than %d bytes",
+				    CONF_TOKEN_MAX - 1);
+			buf[n++] = *ps->p++;
+		}
+		ps->p++;
+		break;
+	default:
+		while (ps->p < ps->end && strchr(" \t\r\n{}\"#", *ps->p) ==
+		    NULL) {
+			if (*ps->p == '\0')
+				return conf_error(ps, ps->line,
+				    "NUL byte in the file");
+			if (n == sizeof(buf) - 1)
+				return conf_error(ps, tok->line,
+				    "word longer than %d bytes",
+				    CONF_TOKEN_MAX - 1);
+			buf[n++] = *ps->p++;
+		}
+		break;
+	}
+	tok->kind = TOK_WORD;
+	tok->text = xmemdup(buf, n);
+	return 0;
+}
+
+/* Free text: printable, valid UTF-8, no control characters. */
+static int
+conf_valid_text(const char *s)
+{
+	const unsigned char *p;
+
+	if (!utf8_valid(s, strlen(s)))
+		return 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < ' ' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * A domain name (RFC 1123 section 2.1): dot-separated labels of letters,
+ * digits and inner hyphens.
+ */
+static int
+conf_valid_hostname(const char *s)
+{
+	size_t label = 0, len = strlen(s);
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (label == 0 || s[-1] == '-')
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*s) ||
+		    (*s == '-' && label > 0)) {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return label > 0 && s[-1] != '-';
+}
+
+/* A Path identity (RFC 5536 section 3.1.5): a hostname, "_" allowed. */
+static int
+conf_valid_identity(const char *s)
+{
+	char *copy = xstrdup(s), *p;
+	int ok;
+
+	for (p = copy; *p != '\0'; p++)
+		if (*p == '_')
+			*p = 'x';
+	ok = conf_valid_hostname(copy);
+	free(copy);
+	return ok;
+}
+
+/* Names of channels, boards, users and groups. */
+static int
+conf_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || *s == '-' || *s == '.')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("._-", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * A newsgroup name (RFC 5536 section 3.1.4): components of lower-case
+ * letters, digits, "+", "-" and "_" joined by dots.
+ */
+static int
+conf_valid_newsgroup(const char *s)
+{
+	size_t comp = 0, len = strlen(s);
+
+	if (len == 0 || len > 250)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (comp == 0)
+				return 0;
+			comp = 0;
+		} else if (islower((unsigned char)*s) ||
+		    isdigit((unsigned char)*s) || strchr("+-_", *s) != NULL)
+			comp++;
+		else
+			return 0;
+	}
+	return comp > 0;
+}
+
+/* RFC 5322 section 3.2.3: a dot-atom of atext. */
+static int
+conf_valid_dot_atom(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.' && s[i + 1] == '.')
+			return 0;
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("!#$%&'*+-/=?^_`{|}~.", s[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* A bare mail address: a dot-atom local part, "@", a domain name. */
+static int
+conf_valid_address(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (at == NULL || strchr(at + 1, '@') != NULL || strlen(s) > 254)
+		return 0;
+	return conf_valid_dot_atom(s, at - s) && conf_valid_hostname(at + 1);
+}
+
+/* A List-Id (RFC 2919 section 2): a dot-atom with at least one dot. */
+static int
+conf_valid_list_id(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len <= 255 && strchr(s, '.') != NULL &&
+	    conf_valid_dot_atom(s, len);
+}
+
+/* Parse "30", "30s", "5m", "4h", "2d", "1w" into seconds. */
+static int
+conf_parse_duration(const char *s, long long *v_r)
+{
+	static const struct { char unit; long long secs; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', DAY },
+		{ 'w', 7 * DAY },
+	};
+	char *end;
+	long long v;
+	size_t i;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v > 100 * 365 * DAY)
+		return -1;
+	if (*end == '\0') {
+		*v_r = v;
+		return 0;
+	}
+	if (end[1] != '\0')
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (*end == units[i].unit) {
+			*v_r = v * units[i].secs;
+			return 0;
+		}
+	return -1;
+}
+
+/* Parse "512", "64K", "10M", "1G" (powers of 1024) into bytes. */
+static int
+conf_parse_size(const char *s, long long *v_r)
+{
+	char *end;
+	long long v, mult = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v > (1LL << 40))
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1024;
+		break;
+	case 'm': case 'M':
+		mult = 1024 * 1024;
+		break;
+	case 'g': case 'G':
+		mult = 1024 * 1024 * 1024;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	/* Too large for any bound: the caller reports it out of range. */
+	*v_r = v > LLONG_MAX / mult ? LLONG_MAX : v * mult;
+	return 0;
+}
+
+static int
+conf_parse_number(const char *s, long long *v_r)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*v_r = strtoll(s, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static const char *
+conf_type_wants(enum conf_type type)
+{
+	switch (type) {
+	case T_STRING:
+		return "printable UTF-8 text";
+	case T_PATH:
+		return "a path";
+	case T_HOSTNAME:
+		return "a domain name";
+	case T_IDENTITY:
+		return "a Path identity (letters, digits, '-', '_', '.')";
+	case T_NAME:
+		return "a name of letters, digits, '.', '_' and '-'";
+	case T_NEWSGROUP:
+		return "a newsgroup name (lower-case components joined by"
+		    " dots)";
+	case T_ADDRESS:
+		return "a mail address (local@domain)";
+	case T_LIST_ID:
+		return "a List-Id such as name.lists.example.org";
+	case T_BOOL:
+		return "yes or no";
+	default:
+		return "a value";
+	}
+}
+
+/* Store one simple (table-described) value; -1 with an error set. */
+static int
+conf_set_simple(struct conf_parser *ps, const struct conf_keyword *kw,
+    const char *arg, int line)
+{
+	char *base = kw->ctx == CTX_GLOBAL ? (char *)ps->conf :
+	    (char *)ps->channel;
+	char **strp = (char **)(base + kw->offset);
+	long long *nump = (long long *)(base + kw->offset);
+	int *boolp = (int *)(base + kw->offset);
+	long long v;
+	int ok;
+
+	switch (kw->type) {
+	case T_NUMBER:
+	case T_DURATION:
+	case T_SIZE:
+		if (kw->type == T_NUMBER)
+			ok = conf_parse_number(arg, &v) == 0;
+		else if (kw->type == T_DURATION)
+			ok = conf_parse_duration(arg, &v) == 0;
+		else
+			ok = conf_parse_size(arg, &v) == 0;
+		if (!ok)
+			return conf_error(ps, line, "%s: '%s' is not %s",
+			    kw->name, arg, kw->type == T_NUMBER ? "a number" :
+			    kw->type == T_DURATION ?
+			    "a duration (30s, 5m, 4h, 2d, 1w)" :
+			    "a size (512, 64K, 10M, 1G)");
+		if (v < kw->min || v > kw->max)
+			return conf_error(ps, line,
+			    "%s: %s is out of range (%lld to %lld%s)",
+			    kw->name, arg, kw->min, kw->max,
+			    kw->type == T_DURATION ? " seconds" :
+			    kw->type == T_SIZE ? " bytes" : "");
+		*nump = v;
+		return 0;
+	case T_BOOL:
+		if (strcmp(arg, "yes") == 0)
+			*boolp = 1;
+		else if (strcmp(arg, "no") == 0)
+			*boolp = 0;
+		else
+			return conf_error(ps, line, "%s: '%s' is not yes or no",
+			    kw->name, arg);
+		return 0;
+	case T_STRING:
+		ok = conf_valid_text(arg);
+		break;
+	case T_PATH:
+		ok = *arg != '\0' && conf_valid_text(arg);
+		break;
+	case T_HOSTNAME:
+		ok = conf_valid_hostname(arg);
+		break;
+	case T_IDENTITY:
+		ok = conf_valid_identity(arg);
+		break;
+	case T_NAME:
+		ok = conf_valid_name(arg);
+		break;
+	case T_NEWSGROUP:
+		ok = conf_valid_newsgroup(arg);
+		break;
+	case T_ADDRESS:
+		ok = conf_valid_address(arg);
+		break;
+	case T_LIST_ID:
+		ok = conf_valid_list_id(arg);
+		break;
+	default:
+		fatalx("conf_set_simple: type %d", kw->type);
+	}
+	if (!ok)
+		return conf_error(ps, line, "%s: '%s' is not %s", kw->name,
+		    arg, conf_type_wants(kw->type));
+	free(*strp);
+	*strp = xstrdup(arg);
+	return 0;
+}
+
+static int
+conf_transport_kind(const char *name, enum transport_kind *kind_r)
+{
+	if (strcmp(name, "maildir") == 0) {
+		*kind_r = TRANSPORT_MAILDIR;
+		return 0;
+	}
+	return -1;
+}
+
+static const char *
+conf_transport_name(enum transport_kind kind)
+{
+	return kind == TRANSPORT_MAILDIR ? "maildir" : "none";
+}
+
+/* Fill a conf_deliver from "maildir PATH". */
+static int
+conf_set_deliver(struct conf_parser *ps, struct conf_deliver *d,
+    const char *what, char **args)
+{
+	enum transport_kind kind;
+
+	if (d->kind != TRANSPORT_NONE)
+		return conf_error(ps, ps->stmt_line, "%s is already set at line %d",
+		    what, d->line);
+	if (conf_transport_kind(args[0], &kind) == -1)
+		return conf_error(ps, ps->stmt_line,
+		    "%s: unknown transport '%s' (known: maildir)", what,
+		    args[0]);
+	if (*args[1] == '\0' || !conf_valid_text(args[1]))
+		return conf_error(ps, ps->stmt_line, "%s: '%s' is not a path",
+		    what, args[1]);
+	d->kind = kind;
+	d->path = xstrdup(args[1]);
+	d->line = ps->stmt_line;
+	return 0;
+}
+
+/* deliver SIDE TRANSPORT PATH */
+static int
+conf_custom_deliver(struct conf_parser *ps, char **args, int nargs)
+{
+	enum side side;
+	char *what;
+	int rc;
+
+	if (side_from_name(args[0], &side) == -1)
+		return conf_error(ps, ps->stmt_line,
+		    "deliver: unknown side '%s' (news, list or forum)",
+		    args[0]);
+	what = xasprintf("deliver %s", args[0]);
+	rc = conf_set_deliver(ps, &ps->conf->deliver[side], what, args + 1);
+	free(what);
+	return rc;
+}
+
+/* archive TRANSPORT PATH */
+static int
+conf_custom_archive(struct conf_parser *ps, char **args, int nargs)
+{
+	return conf_set_deliver(ps, &ps->conf->archive, "archive", args);
+}
+
+static int
+conf_custom_log_level(struct conf_parser *ps, char **args, int nargs)
+{
+	if (strcmp(args[0], "info") == 0)
+		ps->conf->log_verbose = 0;
+	else if (strcmp(args[0], "debug") == 0)
+		ps->conf->log_verbose = 1;
+	else
+		return conf_error(ps, ps->stmt_line,
+		    "log-level: '%s' is not info or debug", args[0]);
+	return 0;
+}
+
+static int
+conf_custom_direction(struct conf_parser *ps, char **args, int nargs)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(direction_names) / sizeof(direction_names[0]);
+	    i++)
+		if (strcmp(args[0], direction_names[i]) == 0) {
+			ps->channel->direction = i;
+			return 0;
+		}
+	return conf_error(ps, ps->stmt_line, "direction: '%s' is not both,"
+	    " news-to-list, list-to-news or read-only", args[0]);
+}
+
+static const struct conf_keyword *
+conf_keyword_find(const char *name, int ctx)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++)
+		if (conf_keywords[i].ctx == ctx &&
+		    strcmp(conf_keywords[i].name, name) == 0)
+			return &conf_keywords[i];
+	return NULL;
+}
+
+/* Check a finished channel block and fill in what derives from it. */
+static int
+conf_channel_finish(struct conf_parser *ps, struct conf_channel *c)
+{
+	struct conf_channel *o;
+	int sides = (c->newsgroup != NULL) + (c->list != NULL) +
+	    (c->board != NULL);
+
+	if (sides < 2)
+		return conf_error(ps, c->line, "channel %s: needs at least two"
+		    " of newsgroup, list and board", c->name);
+	if (c->list == NULL && (c->list_id != NULL ||
+	    c->gateway_address != NULL))
+		return conf_error(ps, c->line, "channel %s: list-id and"
+		    " gateway-address need a list", c->name);
+	if (c->list != NULL && c->list_id == NULL) {
+		/* Mailman 3 names a list's List-Id after its address. */
+		c->list_id = xstrdup(c->list);
+		*strrchr(c->list_id, '@') = '.';
+	}
+	if ((c->moderated || c->approve != NULL) && c->newsgroup == NULL)
+		return conf_error(ps, c->line, "channel %s: moderated and"
+		    " approve need a newsgroup", c->name);
+
+	TAILQ_FOREACH(o, &ps->conf->channels, entry) {
+		if (strcmp(o->name, c->name) == 0)
+			return conf_error(ps, c->line, "channel %s: already"
+			    " defined at line %d", c->name, o->line);
+#define SAME(f) (o->f != NULL && c->f != NULL && strcasecmp(o->f, c->f) == 0)
+		if (SAME(newsgroup))
+			return conf_error(ps, c->line, "channel %s: newsgroup"
+			    " %s is already in channel %s", c->name,
+			    c->newsgroup, o->name);
+		if (SAME(list) || SAME(list_id))
+			return conf_error(ps, c->line, "channel %s: list %s is"
+			    " already in channel %s", c->name, c->list,
+			    o->name);
+		if (SAME(gateway_address))
+			return conf_error(ps, c->line, "channel %s:"
+			    " gateway-address %s is already in channel %s",
+			    c->name, c->gateway_address, o->name);
+		if (SAME(board))
+			return conf_error(ps, c->line, "channel %s: board %s"
+			    " is already in channel %s", c->name, c->board,
+			    o->name);
+#undef SAME
+	}
+	return 0;
+}
+
+static void
+conf_channel_free(struct conf_channel *c)
+{
+	free(c->name);
+	free(c->newsgroup);
+	free(c->list);
+	free(c->list_id);
+	free(c->gateway_address);
+	free(c->board);
+	free(c->description);
+	free(c->subject_tag);
+	free(c->approve);
+	free(c);
+}
+
+/* One statement: its words are in args; open is set if it ends in "{". */
+static int
+conf_statement(struct conf_parser *ps, char **args, int nargs, int open,
+    int line)
+{
+	const struct conf_keyword *kw;
+	int ctx = ps->channel != NULL ? CTX_CHANNEL : CTX_GLOBAL;
+
+	ps->stmt_line = line;
+	if (ctx == CTX_GLOBAL && strcmp(args[0], "channel") == 0) {
+		if (nargs != 2 || !open)
+			return conf_error(ps, line,
+			    "usage: channel NAME { ... }");
+		if (!conf_valid_name(args[1]))
+			return conf_error(ps, line, "channel: '%s' is not %s",
+			    args[1], conf_type_wants(T_NAME));
+		ps->channel = xcalloc(1, sizeof(*ps->channel));
+		ps->channel->name = xstrdup(args[1]);
+		ps->channel->line = line;
+		return 0;
+	}
+	if (open)
+		return conf_error(ps, line, "'%s' does not open a block",
+		    args[0]);
+
+	if ((kw = conf_keyword_find(args[0], ctx)) == NULL) {
+		if (conf_keyword_find(args[0], !ctx) != NULL)
+			return conf_error(ps, line, "'%s' belongs %s", args[0],
+			    ctx == CTX_GLOBAL ? "inside a channel block" :
+			    "outside channel blocks");
+		return conf_error(ps, line, "unknown keyword '%s'", args[0]);
+	}
+	if (kw->type == T_CUSTOM) {
+		if (nargs - 1 != kw->nargs)
+			return conf_error(ps, line, "%s: wants %d argument%s",
+			    kw->name, kw->nargs, kw->nargs == 1 ? "" : "s");
+		return kw->custom(ps, args + 1, nargs - 1);
+	}
+	if (nargs != 2)
+		return conf_error(ps, line, "%s: wants one argument", kw->name);
+	if (strcmp(kw->name, "hostname") == 0)
+		ps->seen_hostname = 1;
+	return conf_set_simple(ps, kw, args[1], line);
+}
+
+static void
+conf_defaults(struct conf *conf)
+{
+	size_t i;
+
+	conf->refs = 1;
+	TAILQ_INIT(&conf->channels);
+	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++)
+		if (conf_keywords[i].ctx == CTX_GLOBAL &&
+		    (conf_keywords[i].type == T_NUMBER ||
+		    conf_keywords[i].type == T_DURATION ||
+		    conf_keywords[i].type == T_SIZE))
+			*(long long *)((char *)conf +
+			    conf_keywords[i].offset) = conf_keywords[i].def;
+}
+
+/* Settings that depend on others, and checks across settings. */
+static int
+conf_finish(struct conf_parser *ps)
+{
+	struct conf *conf = ps->conf;
+
+	if (!ps->seen_hostname)
+		return conf_error(ps, ps->stmt_line, "no hostname set; add a line"
+		    " such as: hostname news.example.org");
+	if (conf->path_identity == NULL)
+		conf->path_identity = xstrdup(conf->hostname);
+	if (conf->data_dir == NULL)
+		conf->data_dir = xstrdup(SYNCOM_LOCALSTATEDIR "/lib/syncd");
+	if (conf->pidfile == NULL)
+		conf->pidfile = xstrdup(SYNCOM_RUNSTATEDIR "/syncd.pid");
+	if (conf->control_socket == NULL)
+		conf->control_socket = xstrdup(SYNCOM_RUNSTATEDIR
+		    "/syncd.sock");
+	if (conf->retry_min > conf->retry_max)
+		return conf_error(ps, ps->stmt_line, "retry-min (%llds) is above"
+		    " retry-max (%llds)", conf->retry_min, conf->retry_max);
+	if (conf->nchannels == 0)
+		return conf_error(ps, ps->stmt_line, "no channel defined; add at"
+		    " least one: channel NAME { newsgroup ... list ... }");
+	return 0;
+}
+
+struct conf *
+conf_parse(const char *name, const char *text, size_t len, char **err_r)
+{
+	struct conf_parser ps;
+	struct conf_token tok;
+	char *args[CONF_ARGS_MAX];
+	int nargs = 0, i, line = 1, open = 0;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.name = name;
+	ps.p = text;
+	ps.end = text + len;
+	ps.line = 1;
+	ps.conf = xcalloc(1, sizeof(*ps.conf));
+	conf_defaults(ps.conf);
+	ps.conf->file = xstrdup(name);
+
+	for (;;) {
+		if (conf_next(&ps, &tok) == -1)
+			break;
+		if (tok.kind == TOK_WORD) {
+			if (open) {
+				free(tok.text);
+				conf_error(&ps, tok.line,
+				    "nothing may follow '{' on its line");
+				break;
+			}
+			if (nargs == 0)
+				line = tok.line;
+			if (nargs == CONF_ARGS_MAX) {
+				free(tok.text);
+				conf_error(&ps, tok.line, "too many arguments");
+				break;
+			}
+			args[nargs++] = tok.text;
+			continue;
+		}
+		if (tok.kind == TOK_OPEN) {
+			if (nargs == 0 || open) {
+				conf_error(&ps, tok.line, "unexpected '{'");
+				break;
+			}
+			open = 1;
+			continue;
+		}
+		if (tok.kind == TOK_CLOSE) {
+			if (nargs > 0 || open) {
+				conf_error(&ps, tok.line,
+				    "'}' must be on a line of its own");
+				break;
+			}
+			if (ps.channel == NULL) {
+				conf_error(&ps, tok.line, "'}' without a block");
+				break;
+			}
+			if (conf_channel_finish(&ps, ps.channel) == -1)
+				break;
+			TAILQ_INSERT_TAIL(&ps.conf->channels, ps.channel,
+			    entry);
+			ps.conf->nchannels++;
+			ps.channel = NULL;
+			continue;
+		}
+		/* End of a line or of the file: the statement is complete. */
+		if (nargs > 0) {
+			if (open && ps.channel != NULL) {
+				conf_error(&ps, line, "channel blocks do not"
+				    " nest");
+				break;
+			}
+			if (conf_statement(&ps, args, nargs, open, line) == -1)
+				break;
+			for (i = 0; i < nargs; i++)
+				free(args[i]);
+			nargs = 0;
+			open = 0;
+		}
+		if (tok.kind == TOK_EOF) {
+			/* Point at the last line, not past it. */
+			ps.stmt_line = tok.line - (len > 0 &&
+			    text[len - 1] == '\n');
+			if (ps.channel != NULL)
+				conf_error(&ps, ps.channel->line, "channel %s:"
+				    " missing '}'", ps.channel->name);
+			else
+				conf_finish(&ps);
+			break;
+		}
+	}
+	for (i = 0; i < nargs; i++)
+		free(args[i]);
+	if (ps.channel != NULL)
+		conf_channel_free(ps.channel);
+	if (ps.err != NULL) {
+		conf_unref(&ps.conf);
+		*err_r = ps.err;
+		return NULL;
+	}
+	return ps.conf;
+}
+
+struct conf *
+conf_load(const char *file, char **err_r)
+{
+	struct conf *conf;
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *fp;
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		*err_r = xasprintf("%s: %s", file, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (cap - len < 8192) {
+			if (cap > 16 * 1024 * 1024) {
+				fclose(fp);
+				free(text);
+				*err_r = xasprintf("%s: larger than 16 MB",
+				    file);
+				return NULL;
+			}
+			cap = cap * 2 + 8192;
+			text = xreallocarray(text, cap, 1);
+		}
+		n = fread(text + len, 1, cap - len, fp);
+		len += n;
+	} while (n > 0);
+	if (ferror(fp)) {
+		*err_r = xasprintf("%s: %s", file, strerror(errno));
+		fclose(fp);
+		free(text);
+		return NULL;
+	}
+	fclose(fp);
+	conf = conf_parse(file, text, len, err_r);
+	free(text);
+	return conf;
+}
+
+struct conf *
+conf_ref(struct conf *conf)
+{
+	conf->refs++;
+	return conf;
+}
+
+void
+conf_unref(struct conf **confp)
+{
+	struct conf *conf = *confp;
+	struct conf_channel *c;
+	size_t i;
+
+	*confp = NULL;
+	if (conf == NULL || --conf->refs > 0)
+		return;
+	while ((c = TAILQ_FIRST(&conf->channels)) != NULL) {
+		TAILQ_REMOVE(&conf->channels, c, entry);
+		conf_channel_free(c);
+	}
+	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++)
+		if (conf_keywords[i].ctx == CTX_GLOBAL &&
+		    conf_keywords[i].type != T_CUSTOM &&
+		    conf_keywords[i].type != T_NUMBER &&
+		    conf_keywords[i].type != T_DURATION &&
+		    conf_keywords[i].type != T_SIZE &&
+		    conf_keywords[i].type != T_BOOL)
+			free(*(char **)((char *)conf +
+			    conf_keywords[i].offset));
+	for (i = 0; i < SIDE_MAX; i++)
+		free(conf->deliver[i].path);
+	free(conf->archive.path);
+	free(conf->file);
+	free(conf);
+}
+
+/* A word as the tokenizer reads it back: quoted only when it must be. */
+static void
+conf_print_word(FILE *fp, const char *s)
+{
+	const char *p;
+
+	if (*s != '\0' && strpbrk(s, " \t{}\"#\\") == NULL) {
+		fputs(s, fp);
+		return;
+	}
+	fputc('"', fp);
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fputc('\\', fp);
+		fputc(*p, fp);
+	}
+	fputc('"', fp);
+}
+
+/* A number in the largest unit that holds it exactly. */
+static void
+conf_print_number(FILE *fp, enum conf_type type, long long v)
+{
+	static const struct { const char *unit; long long n; } durations[] = {
+		{ "w", 7 * DAY }, { "d", DAY }, { "h", 3600 }, { "m", 60 },
+	}, sizes[] = {
+		{ "G", 1024 * 1024 * 1024 }, { "M", 1024 * 1024 },
+		{ "K", 1024 },
+	};
+	size_t i;
+
+	if (type == T_DURATION) {
+		for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++)
+			if (v != 0 && v % durations[i].n == 0) {
+				fprintf(fp, "%lld%s", v / durations[i].n,
+				    durations[i].unit);
+				return;
+			}
+		fprintf(fp, "%llds", v);
+		return;
+	}
+	if (type == T_SIZE)
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+			if (v != 0 && v % sizes[i].n == 0) {
+				fprintf(fp, "%lld%s", v / sizes[i].n,
+				    sizes[i].unit);
+				return;
+			}
+	fprintf(fp, "%lld", v);
+}
+
+/* The table-described settings of one context, in table order. */
+static void
+conf_print_simple(FILE *fp, const void *base, int ctx, const char *indent)
+{
+	const struct conf_keyword *kw;
+	const char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++) {
+		kw = &conf_keywords[i];
+		if (kw->ctx != ctx || kw->type == T_CUSTOM)
+			continue;
+		switch (kw->type) {
+		case T_NUMBER:
+		case T_DURATION:
+		case T_SIZE:
+			fprintf(fp, "%s%s ", indent, kw->name);
+			conf_print_number(fp, kw->type, *(const long long *)
+			    ((const char *)base + kw->offset));
+			fputc('\n', fp);
+			break;
+		case T_BOOL:
+			fprintf(fp, "%s%s %s\n", indent, kw->name,
+			    *(const int *)((const char *)base + kw->offset) ?
+			    "yes" : "no");
+			break;
+		default:
+			s = *(char *const *)((const char *)base + kw->offset);
+			if (s == NULL)
+				break;
+			fprintf(fp, "%s%s ", indent, kw->name);
+			conf_print_word(fp, s);
+			fputc('\n', fp);
+			break;
+		}
+		/* The custom keywords' place in the canonical order. */
+		if (ctx == CTX_GLOBAL && strcmp(kw->name, "control-group") == 0)
+			fprintf(fp, "log-level %s\n",
+			    ((const struct conf *)base)->log_verbose ?
+			    "debug" : "info");
+		if (ctx == CTX_CHANNEL && strcmp(kw->name, "board") == 0)
+			fprintf(fp, "%sdirection %s\n", indent, direction_name(
+			    ((const struct conf_channel *)base)->direction));
+	}
+}
+
+void
+conf_print(const struct conf *conf, FILE *fp)
+{
+	const struct conf_channel *c;
+	int i;
+
+	fprintf(fp, "# syncd.conf in canonical form (syncd -n)\n");
+	conf_print_simple(fp, conf, CTX_GLOBAL, "");
+	for (i = 0; i < SIDE_MAX; i++) {
+		if (conf->deliver[i].kind == TRANSPORT_NONE)
+			continue;
+		fprintf(fp, "deliver %s %s ", side_name(i),
+		    conf_transport_name(conf->deliver[i].kind));
+		conf_print_word(fp, conf->deliver[i].path);
+		fputc('\n', fp);
+	}
+	if (conf->archive.kind != TRANSPORT_NONE) {
+		fprintf(fp, "archive %s ",
+		    conf_transport_name(conf->archive.kind));
+		conf_print_word(fp, conf->archive.path);
+		fputc('\n', fp);
+	}
+	TAILQ_FOREACH(c, &conf->channels, entry) {
+		fprintf(fp, "\nchannel ");
+		conf_print_word(fp, c->name);
+		fprintf(fp, " {\n");
+		conf_print_simple(fp, c, CTX_CHANNEL, "\t");
+		fprintf(fp, "}\n");
+	}
+}
+
+#define CONF_CHANNEL_BY(fn, field)					\
+struct conf_channel *							\
+fn(const struct conf *conf, const char *value)				\
+{									\
+	struct conf_channel *c;						\
+									\
+	TAILQ_FOREACH(c, &conf->channels, entry)			\
+		if (c->field != NULL && strcasecmp(c->field, value) == 0) \
+			return c;					\
+	return NULL;							\
+}
+
+CONF_CHANNEL_BY(conf_channel_by_group, newsgroup)
+CONF_CHANNEL_BY(conf_channel_by_list_id, list_id)
+CONF_CHANNEL_BY(conf_channel_by_board, board)
+
+/* A list delivery's envelope recipient: our gateway address or the list's. */
+struct conf_channel *
+conf_channel_by_address(const struct conf *conf, const char *addr)
+{
+	struct conf_channel *c;
+
+	TAILQ_FOREACH(c, &conf->channels, entry)
+		if (c->gateway_address != NULL &&
+		    strcasecmp(c->gateway_address, addr) == 0)
+			return c;
+	TAILQ_FOREACH(c, &conf->channels, entry)
+		if (c->list != NULL && strcasecmp(c->list, addr) == 0)
+			return c;
+	return NULL;
+}

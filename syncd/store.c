@@ -1,0 +1,1007 @@
+/*
+ * store.c: the durable store, and the only file that speaks SQLite.
+ *
+ * One writer connection lives on the event loop.  Messages and outbox
+ * results are queued by store_add() and store_outbox_result() and committed
+ * together, in one transaction, when the loop has run every callback that
+ * was ready (the commit event has the lower priority); only after that
+ * commit are the callers told, so a sender is acknowledged only for what is
+ * on disk.  Each queued item runs under its own savepoint, so one duplicate
+ * does not spoil the batch.
+ *
+ * The WAL is checkpointed by a thread of our own with its own connection,
+ * woken by the writer's WAL hook, so that a commit never waits for a
+ * checkpoint.  Schema changes are forward-only steps counted by PRAGMA
+ * user_version; a store written by a newer syncd is refused.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "syncd.h"
+
+#define STORE_FILE		"syncd.db"
+#define STORE_BUSY_MS		5000
+/* WAL pages after which the checkpointer is woken. */
+#define STORE_CKPT_PAGES	1000
+
+/*
+ * Schema steps: step i takes user_version i to i + 1.  Append only; never
+ * edit a step that has shipped.
+ */
+static const char *store_schema[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL);"
+	"INSERT INTO meta VALUES ('messages', 0);"
+	/* Each message once, by Message-ID, with its raw bytes. */
+	"CREATE TABLE message ("
+	"  id INTEGER PRIMARY KEY,"
+	"  msgid TEXT NOT NULL UNIQUE,"
+	"  source INTEGER NOT NULL,"
+	"  arrived INTEGER NOT NULL,"
+	"  date INTEGER,"
+	"  subject TEXT,"
+	"  sender TEXT,"
+	"  refs TEXT,"
+	"  parent TEXT,"
+	"  size INTEGER NOT NULL,"
+	"  raw BLOB NOT NULL);"
+	/* Thread links: a message's parent by Message-ID. */
+	"CREATE INDEX message_parent ON message(parent);"
+	/* Channel membership: a crosspost is one message in several. */
+	"CREATE TABLE membership ("
+	"  channel TEXT NOT NULL,"
+	"  message INTEGER NOT NULL,"
+	"  PRIMARY KEY (channel, message)) WITHOUT ROWID;"
+	"CREATE INDEX membership_message ON membership(message);"
+	"CREATE TABLE channel_stats ("
+	"  channel TEXT PRIMARY KEY,"
+	"  messages INTEGER NOT NULL,"
+	"  last INTEGER NOT NULL);"
+	/* Article numbers per group, never reused. */
+	"CREATE TABLE newsgroup ("
+	"  name TEXT PRIMARY KEY,"
+	"  low INTEGER NOT NULL DEFAULT 1,"
+	"  high INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE article ("
+	"  newsgroup TEXT NOT NULL,"
+	"  number INTEGER NOT NULL,"
+	"  message INTEGER NOT NULL,"
+	"  PRIMARY KEY (newsgroup, number)) WITHOUT ROWID;"
+	"CREATE INDEX article_message ON article(message);"
+	/* One row per message and target; state 0 pending, 1 done, 2 dead. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message INTEGER NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  next_try INTEGER NOT NULL,"
+	"  updated INTEGER,"
+	"  last_error TEXT,"
+	"  UNIQUE (message, target));"
+	"CREATE INDEX outbox_due ON outbox(next_try) WHERE state = 0;"
+	"CREATE INDEX outbox_open ON outbox(state, target) WHERE state != 1;",
+};
+#define STORE_SCHEMA_VERSION \
+	((int)(sizeof(store_schema) / sizeof(store_schema[0])))
+
+enum store_stmt {
+	S_HAS_MSGID,
+	S_INSERT_MESSAGE,
+	S_INSERT_MEMBERSHIP,
+	S_CHANNEL_STATS,
+	S_COUNT_MESSAGE,
+	S_INSERT_GROUP,
+	S_NEXT_ARTICLE,
+	S_INSERT_ARTICLE,
+	S_INSERT_OUTBOX,
+	S_OUTBOX_RESULT,
+	S_OUTBOX_DUE,
+	S_OUTBOX_NEXT,
+	S_MESSAGE_RAW,
+	S_OUTBOX_RETRY,
+	S_OUTBOX_LIST,
+	S_QUEUE,
+	S_CHANNELS,
+	S_MESSAGE_COUNT,
+	S_ARTICLE_NUMBER,
+	S_MAX
+};
+
+static const char *store_sql[S_MAX] = {
+	[S_HAS_MSGID] = "SELECT 1 FROM message WHERE msgid = ?1",
+	[S_INSERT_MESSAGE] = "INSERT INTO message (msgid, source, arrived,"
+	    " date, subject, sender, refs, parent, size, raw)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[S_INSERT_MEMBERSHIP] = "INSERT OR IGNORE INTO membership"
+	    " (channel, message) VALUES (?1, ?2)",
+	[S_CHANNEL_STATS] = "INSERT INTO channel_stats VALUES (?1, 1, ?2)"
+	    " ON CONFLICT (channel) DO UPDATE SET messages = messages + 1,"
+	    " last = max(last, excluded.last)",
+	[S_COUNT_MESSAGE] = "UPDATE meta SET value = value + 1"
+	    " WHERE key = 'messages'",
+	[S_INSERT_GROUP] = "INSERT OR IGNORE INTO newsgroup (name, created)"
+	    " VALUES (?1, ?2)",
+	[S_NEXT_ARTICLE] = "UPDATE newsgroup SET high = high + 1"
+	    " WHERE name = ?1 RETURNING high",
+	[S_INSERT_ARTICLE] = "INSERT INTO article (newsgroup, number, message)"
+	    " VALUES (?1, ?2, ?3)",
+	[S_INSERT_OUTBOX] = "INSERT OR IGNORE INTO outbox (message, target,"
+	    " created, next_try) VALUES (?1, ?2, ?3, ?3)",
+	[S_OUTBOX_RESULT] = "UPDATE outbox SET state = ?2, attempts ="
+	    " attempts + 1, next_try = ?3, updated = ?4, last_error = ?5"
+	    " WHERE id = ?1",
+	/*
+	 * A reply waits while its parent is still pending for the same
+	 * target, so no side sees a child before its parent.
+	 */
+	[S_OUTBOX_DUE] = "SELECT o.id, o.message, m.msgid, o.target,"
+	    " o.attempts, o.created FROM outbox o"
+	    " JOIN message m ON m.id = o.message"
+	    " WHERE o.state = 0 AND o.next_try <= ?1"
+	    " AND NOT EXISTS (SELECT 1 FROM message p"
+	    "  JOIN outbox po ON po.message = p.id"
+	    "  WHERE p.msgid = m.parent AND po.target = o.target"
+	    "  AND po.state = 0)"
+	    " ORDER BY o.next_try, o.id LIMIT ?2",
+	[S_OUTBOX_NEXT] = "SELECT min(next_try) FROM outbox WHERE state = 0",
+	[S_MESSAGE_RAW] = "SELECT raw FROM message WHERE id = ?1",
+	[S_OUTBOX_RETRY] = "UPDATE outbox SET state = 0, next_try = ?2,"
+	    " attempts = 0, updated = ?2 WHERE state = 2"
+	    " AND (?1 = 0 OR id = ?1)",
+	[S_OUTBOX_LIST] = "SELECT o.id, m.msgid, o.target, o.state,"
+	    " o.attempts, o.created, o.next_try, o.updated, o.last_error"
+	    " FROM outbox o JOIN message m ON m.id = o.message"
+	    " WHERE ?1 < 0 OR o.state = ?1 ORDER BY o.id DESC LIMIT ?2",
+	[S_QUEUE] = "SELECT target, state, count(*), min(created) FROM outbox"
+	    " WHERE state != 1 GROUP BY target, state ORDER BY target, state",
+	[S_CHANNELS] = "SELECT channel, messages, last FROM channel_stats"
+	    " ORDER BY channel",
+	[S_MESSAGE_COUNT] = "SELECT value FROM meta WHERE key = 'messages'",
+	[S_ARTICLE_NUMBER] = "SELECT a.number FROM article a"
+	    " JOIN message m ON m.id = a.message"
+	    " WHERE a.newsgroup = ?1 AND m.msgid = ?2",
+};
+
+enum store_op_kind {
+	OP_ADD,
+	OP_RESULT
+};
+
+struct store_op {
+	TAILQ_ENTRY(store_op) entry;
+	enum store_op_kind kind;
+	struct store_msg *msg;		/* OP_ADD */
+	int64_t		 id;		/* OP_RESULT */
+	int		 state;
+	time_t		 next_try;
+	char		*err;
+	store_cb	 cb;
+	void		*arg;
+	enum store_result result;
+};
+TAILQ_HEAD(store_ops, store_op);
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	sqlite3_stmt	*stmt[S_MAX];
+	struct event	*commit_ev;
+	struct store_ops queue;
+	int		 fail_commits;
+
+	/* The checkpointer thread and what it shares with the loop. */
+	pthread_t	 ckpt_thread;
+	pthread_mutex_t	 ckpt_lock;
+	pthread_cond_t	 ckpt_cond;
+	int		 ckpt_wanted;
+	int		 ckpt_stop;
+};
+
+static void	 store_commit(evutil_socket_t, short, void *);
+
+static int
+store_exec(sqlite3 *db, const char *sql, char **err_r)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		*err_r = xasprintf("%s", msg != NULL ? msg :
+		    sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Bring the schema up to STORE_SCHEMA_VERSION, one step per transaction. */
+static int
+store_migrate(struct store *store, char **err_r)
+{
+	sqlite3_stmt *st;
+	char *sql, *err = NULL;
+	int version;
+
+	if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		*err_r = xasprintf("reading the schema version: %s",
+		    sqlite3_errmsg(store->db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+
+	if (version > STORE_SCHEMA_VERSION) {
+		*err_r = xasprintf("%s has schema version %d, written by a"
+		    " newer syncd; this one (%s) knows up to version %d:"
+		    " refusing to open it", store->path, version,
+		    SYNCOM_VERSION, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; version < STORE_SCHEMA_VERSION; version++) {
+		sql = xasprintf("BEGIN IMMEDIATE; %s; PRAGMA user_version = %d;"
+		    " COMMIT;", store_schema[version], version + 1);
+		if (store_exec(store->db, sql, &err) == -1) {
+			*err_r = xasprintf("upgrading %s to schema version"
+			    " %d: %s", store->path, version + 1, err);
+			free(err);
+			free(sql);
+			sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		free(sql);
+		log_info("event=schema-upgrade store=%s version=%d",
+		    log_q(store->path), version + 1);
+	}
+	return 0;
+}
+
+/* The WAL hook: runs on the writer after each commit. */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *store = arg;
+
+	if (pages >= STORE_CKPT_PAGES) {
+		pthread_mutex_lock(&store->ckpt_lock);
+		store->ckpt_wanted = 1;
+		pthread_cond_signal(&store->ckpt_cond);
+		pthread_mutex_unlock(&store->ckpt_lock);
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * The checkpointer: copies the WAL back into the database on its own
+ * connection, so that the writer on the loop never pays for it.  PASSIVE
+ * never blocks the writer; when it cannot finish it is simply tried again.
+ */
+static void *
+store_checkpointer(void *arg)
+{
+	struct store *store = arg;
+	struct timespec deadline;
+	sqlite3 *db;
+	int rc, logged, done;
+
+	if (sqlite3_open_v2(store->path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		log_warnx("event=checkpointer-open store=%s error=%s",
+		    log_q(store->path), log_q(sqlite3_errmsg(db)));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+
+	pthread_mutex_lock(&store->ckpt_lock);
+	while (!store->ckpt_stop) {
+		if (!store->ckpt_wanted) {
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += 30;
+			pthread_cond_timedwait(&store->ckpt_cond,
+			    &store->ckpt_lock, &deadline);
+			if (store->ckpt_stop)
+				break;
+		}
+		store->ckpt_wanted = 0;
+		pthread_mutex_unlock(&store->ckpt_lock);
+		rc = sqlite3_wal_checkpoint_v2(db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &logged, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warnx("event=checkpoint store=%s error=%s",
+			    log_q(store->path), log_q(sqlite3_errmsg(db)));
+		else
+			log_debug("event=checkpoint wal-pages=%d copied=%d",
+			    logged, done);
+		pthread_mutex_lock(&store->ckpt_lock);
+	}
+	pthread_mutex_unlock(&store->ckpt_lock);
+	sqlite3_close(db);
+	return NULL;
+}
+
+struct store *
+store_open(const char *dir, struct event_base *base, char **err_r)
+{
+	struct store *store;
+	char *err = NULL;
+	int i;
+
+	store = xcalloc(1, sizeof(*store));
+	TAILQ_INIT(&store->queue);
+	store->path = xasprintf("%s/%s", dir, STORE_FILE);
+	pthread_mutex_init(&store->ckpt_lock, NULL);
+	pthread_cond_init(&store->ckpt_cond, NULL);
+
+	if (sqlite3_open_v2(store->path, &store->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		*err_r = xasprintf("opening %s: %s", store->path,
+		    sqlite3_errmsg(store->db));
+		goto fail;
+	}
+	sqlite3_busy_timeout(store->db, STORE_BUSY_MS);
+	sqlite3_extended_result_codes(store->db, 1);
+	/*
+	 * page_size only takes on a new database, before WAL; 8 KiB pages
+	 * hold typical 2-4 KiB messages with less overflow.  FULL makes each
+	 * commit durable before we acknowledge it.  Checkpoints are ours.
+	 */
+	if (store_exec(store->db, "PRAGMA page_size = 8192;"
+	    " PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	    " PRAGMA wal_autocheckpoint = 0;", &err) == -1) {
+		*err_r = xasprintf("setting up %s: %s", store->path, err);
+		free(err);
+		goto fail;
+	}
+	if (store_migrate(store, err_r) == -1)
+		goto fail;
+	for (i = 0; i < S_MAX; i++)
+		if (sqlite3_prepare_v3(store->db, store_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &store->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			*err_r = xasprintf("preparing statement %d: %s", i,
+			    sqlite3_errmsg(store->db));
+			goto fail;
+		}
+	sqlite3_wal_hook(store->db, store_wal_hook, store);
+
+	store->commit_ev = event_new(base, -1, 0, store_commit, store);
+	/* Commit after every ready callback has queued its work. */
+	if (event_base_get_npriorities(base) > 1)
+		event_priority_set(store->commit_ev,
+		    event_base_get_npriorities(base) - 1);
+
+	if ((errno = pthread_create(&store->ckpt_thread, NULL,
+	    store_checkpointer, store)) != 0) {
+		*err_r = xasprintf("starting the checkpointer: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	return store;
+
+fail:
+	for (i = 0; i < S_MAX; i++)
+		sqlite3_finalize(store->stmt[i]);
+	if (store->commit_ev != NULL)
+		event_free(store->commit_ev);
+	sqlite3_close(store->db);
+	pthread_mutex_destroy(&store->ckpt_lock);
+	pthread_cond_destroy(&store->ckpt_cond);
+	free(store->path);
+	free(store);
+	return NULL;
+}
+
+void
+store_close(struct store **storep)
+{
+	struct store *store = *storep;
+	int i;
+
+	*storep = NULL;
+	if (store == NULL)
+		return;
+	store_flush(store);
+
+	pthread_mutex_lock(&store->ckpt_lock);
+	store->ckpt_stop = 1;
+	pthread_cond_signal(&store->ckpt_cond);
+	pthread_mutex_unlock(&store->ckpt_lock);
+	pthread_join(store->ckpt_thread, NULL);
+
+	/* Leave a short WAL behind for the next start. */
+	if (sqlite3_wal_checkpoint_v2(store->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+		log_warnx("event=store-close checkpoint=failed error=%s",
+		    log_q(sqlite3_errmsg(store->db)));
+	for (i = 0; i < S_MAX; i++)
+		sqlite3_finalize(store->stmt[i]);
+	if (sqlite3_close(store->db) != SQLITE_OK)
+		log_warnx("event=store-close error=%s",
+		    log_q(sqlite3_errmsg(store->db)));
+	event_free(store->commit_ev);
+	pthread_mutex_destroy(&store->ckpt_lock);
+	pthread_cond_destroy(&store->ckpt_cond);
+	free(store->path);
+	free(store);
+}
+
+/* A prepared statement, reset and with its bindings cleared. */
+static sqlite3_stmt *
+store_stmt(struct store *store, enum store_stmt which)
+{
+	sqlite3_stmt *st = store->stmt[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void
+store_bind_text(sqlite3_stmt *st, int col, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, col);
+	else
+		sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC);
+}
+
+static char *
+store_column_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	return s == NULL ? NULL : xstrdup((const char *)s);
+}
+
+/* Run a statement that returns no rows; the SQLite result code. */
+static int
+store_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int
+store_has_msgid(struct store *store, const char *msgid)
+{
+	sqlite3_stmt *st = store_stmt(store, S_HAS_MSGID);
+	int rc;
+
+	store_bind_text(st, 1, msgid);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("event=store-read error=%s", log_q(sqlite3_errmsg(store->db)));
+	return -1;
+}
+
+/* Insert one message with its memberships, articles and outbox rows. */
+static int
+store_apply_add(struct store *store, const struct store_msg *m, time_t now)
+{
+	sqlite3_stmt *st;
+	int64_t id, number;
+	size_t i;
+	int rc;
+
+	st = store_stmt(store, S_INSERT_MESSAGE);
+	store_bind_text(st, 1, m->msgid);
+	sqlite3_bind_int(st, 2, m->source);
+	sqlite3_bind_int64(st, 3, m->arrived);
+	if (m->date != -1)
+		sqlite3_bind_int64(st, 4, m->date);
+	store_bind_text(st, 5, m->subject);
+	store_bind_text(st, 6, m->from);
+	store_bind_text(st, 7, m->refs);
+	store_bind_text(st, 8, m->parent);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)m->len);
+	sqlite3_bind_blob64(st, 10, m->raw, m->len, SQLITE_STATIC);
+	if ((rc = store_step_done(st)) != SQLITE_OK)
+		return rc;
+	id = sqlite3_last_insert_rowid(store->db);
+	if ((rc = store_step_done(store_stmt(store, S_COUNT_MESSAGE))) !=
+	    SQLITE_OK)
+		return rc;
+
+	for (i = 0; i < m->nchannels; i++) {
+		st = store_stmt(store, S_INSERT_MEMBERSHIP);
+		store_bind_text(st, 1, m->channels[i]);
+		sqlite3_bind_int64(st, 2, id);
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+		st = store_stmt(store, S_CHANNEL_STATS);
+		store_bind_text(st, 1, m->channels[i]);
+		sqlite3_bind_int64(st, 2, m->arrived);
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+	}
+	for (i = 0; i < m->ngroups; i++) {
+		st = store_stmt(store, S_INSERT_GROUP);
+		store_bind_text(st, 1, m->groups[i]);
+		sqlite3_bind_int64(st, 2, now);
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+		st = store_stmt(store, S_NEXT_ARTICLE);
+		store_bind_text(st, 1, m->groups[i]);
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			sqlite3_reset(st);
+			return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
+		}
+		number = sqlite3_column_int64(st, 0);
+		/* RETURNING rows are only final once the step is done. */
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+		st = store_stmt(store, S_INSERT_ARTICLE);
+		store_bind_text(st, 1, m->groups[i]);
+		sqlite3_bind_int64(st, 2, number);
+		sqlite3_bind_int64(st, 3, id);
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+	}
+	for (i = 0; i < m->ntargets; i++) {
+		st = store_stmt(store, S_INSERT_OUTBOX);
+		sqlite3_bind_int64(st, 1, id);
+		store_bind_text(st, 2, m->targets[i]);
+		sqlite3_bind_int64(st, 3, now);
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static int
+store_apply_result(struct store *store, const struct store_op *op,
+    time_t now)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_RESULT);
+
+	sqlite3_bind_int64(st, 1, op->id);
+	sqlite3_bind_int(st, 2, op->state);
+	sqlite3_bind_int64(st, 3, op->next_try);
+	sqlite3_bind_int64(st, 4, now);
+	store_bind_text(st, 5, op->err);
+	return store_step_done(st);
+}
+
+static void
+store_op_free(struct store_op *op)
+{
+	store_msg_free(&op->msg);
+	free(op->err);
+	free(op);
+}
+
+/*
+ * Commit everything queued in one transaction, then tell every caller.
+ * When the transaction as a whole fails (a full disk, an I/O error) every
+ * item that was not a duplicate fails with STORE_TEMPFAIL: nothing of it
+ * was kept, and the sender will try again.
+ */
+static void
+store_commit(evutil_socket_t fd, short events, void *arg)
+{
+	struct store *store = arg;
+	struct store_ops batch;
+	struct store_op *op;
+	const char *failure = NULL;
+	char failbuf[256];
+	time_t now = time(NULL);
+	size_t n = 0;
+	int rc;
+
+	TAILQ_INIT(&batch);
+	TAILQ_CONCAT(&batch, &store->queue, entry);
+	TAILQ_FOREACH(op, &batch, entry)
+		n++;
+	if (n == 0)
+		return;
+
+	if (store->fail_commits > 0) {
+		store->fail_commits--;
+		failure = "database or disk is full (fault injected)";
+		goto done;
+	}
+	if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		snprintf(failbuf, sizeof(failbuf), "%s",
+		    sqlite3_errmsg(store->db));
+		failure = failbuf;
+		goto done;
+	}
+	TAILQ_FOREACH(op, &batch, entry) {
+		sqlite3_exec(store->db, "SAVEPOINT op", NULL, NULL, NULL);
+		rc = op->kind == OP_ADD ? store_apply_add(store, op->msg, now) :
+		    store_apply_result(store, op, now);
+		if (rc == SQLITE_OK) {
+			sqlite3_exec(store->db, "RELEASE op", NULL, NULL, NULL);
+			op->result = STORE_OK;
+			continue;
+		}
+		if (sqlite3_get_autocommit(store->db)) {
+			/* SQLite rolled the whole transaction back. */
+			failure = sqlite3_errstr(rc);
+			goto done;
+		}
+		sqlite3_exec(store->db, "ROLLBACK TO op; RELEASE op", NULL,
+		    NULL, NULL);
+		if (rc == SQLITE_CONSTRAINT_UNIQUE && op->kind == OP_ADD)
+			op->result = STORE_DUPLICATE;
+		else {
+			op->result = STORE_TEMPFAIL;
+			log_warnx("event=store-write error=%s",
+			    log_q(sqlite3_errstr(rc)));
+		}
+	}
+	if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(failbuf, sizeof(failbuf), "%s",
+		    sqlite3_errmsg(store->db));
+		failure = failbuf;
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+
+done:
+	if (failure != NULL)
+		log_warnx("event=commit-failed items=%zu error=%s", n,
+		    log_q(failure));
+	while ((op = TAILQ_FIRST(&batch)) != NULL) {
+		TAILQ_REMOVE(&batch, op, entry);
+		if (failure != NULL && op->result != STORE_DUPLICATE)
+			op->result = STORE_TEMPFAIL;
+		if (op->cb != NULL)
+			op->cb(op->arg, op->result,
+			    op->result == STORE_TEMPFAIL ? (failure != NULL ?
+			    failure : "could not write to the store") : NULL);
+		store_op_free(op);
+	}
+}
+
+static void
+store_enqueue(struct store *store, struct store_op *op)
+{
+	if (TAILQ_EMPTY(&store->queue))
+		event_active(store->commit_ev, EV_TIMEOUT, 0);
+	TAILQ_INSERT_TAIL(&store->queue, op, entry);
+}
+
+void
+store_add(struct store *store, struct store_msg *msg, store_cb cb, void *arg)
+{
+	struct store_op *op = xcalloc(1, sizeof(*op));
+
+	op->kind = OP_ADD;
+	op->msg = msg;
+	op->cb = cb;
+	op->arg = arg;
+	store_enqueue(store, op);
+}
+
+void
+store_outbox_result(struct store *store, int64_t id, int state,
+    time_t next_try, const char *err, store_cb cb, void *arg)
+{
+	struct store_op *op = xcalloc(1, sizeof(*op));
+
+	op->kind = OP_RESULT;
+	op->id = id;
+	op->state = state;
+	op->next_try = next_try;
+	op->err = err != NULL ? xstrdup(err) : NULL;
+	op->cb = cb;
+	op->arg = arg;
+	store_enqueue(store, op);
+}
+
+void
+store_flush(struct store *store)
+{
+	if (!TAILQ_EMPTY(&store->queue))
+		event_del(store->commit_ev);
+	store_commit(-1, 0, store);
+}
+
+void
+store_fail_commits(struct store *store, int n)
+{
+	store->fail_commits = n;
+}
+
+void
+store_msg_free(struct store_msg **msgp)
+{
+	struct store_msg *m = *msgp;
+	size_t i;
+
+	*msgp = NULL;
+	if (m == NULL)
+		return;
+	free(m->msgid);
+	free(m->subject);
+	free(m->from);
+	free(m->refs);
+	free(m->parent);
+	free(m->raw);
+	for (i = 0; i < m->nchannels; i++)
+		free(m->channels[i]);
+	free(m->channels);
+	for (i = 0; i < m->ngroups; i++)
+		free(m->groups[i]);
+	free(m->groups);
+	for (i = 0; i < m->ntargets; i++)
+		free(m->targets[i]);
+	free(m->targets);
+	free(m);
+}
+
+void
+outbox_row_free(struct outbox_row **rowp)
+{
+	struct outbox_row *row = *rowp;
+
+	*rowp = NULL;
+	if (row == NULL)
+		return;
+	free(row->msgid);
+	free(row->target);
+	free(row);
+}
+
+static int
+store_read_error(struct store *store, sqlite3_stmt *st)
+{
+	log_warnx("event=store-read error=%s", log_q(sqlite3_errmsg(store->db)));
+	sqlite3_reset(st);
+	return -1;
+}
+
+int
+store_outbox_due(struct store *store, time_t now, size_t limit,
+    struct outbox_row ***rows_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_DUE);
+	struct outbox_row **rows = NULL, *row;
+	size_t n = 0;
+	int rc;
+
+	*rows_r = NULL;
+	*n_r = 0;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row = xcalloc(1, sizeof(*row));
+		row->id = sqlite3_column_int64(st, 0);
+		row->message = sqlite3_column_int64(st, 1);
+		row->msgid = store_column_text(st, 2);
+		row->target = store_column_text(st, 3);
+		row->attempts = sqlite3_column_int64(st, 4);
+		row->created = sqlite3_column_int64(st, 5);
+		rows = xreallocarray(rows, n + 1, sizeof(*rows));
+		rows[n++] = row;
+	}
+	if (rc != SQLITE_DONE) {
+		while (n > 0)
+			outbox_row_free(&rows[--n]);
+		free(rows);
+		return store_read_error(store, st);
+	}
+	sqlite3_reset(st);
+	*rows_r = rows;
+	*n_r = n;
+	return 0;
+}
+
+time_t
+store_outbox_next(struct store *store)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_NEXT);
+	time_t next = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		next = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return next;
+}
+
+int
+store_message_raw(struct store *store, int64_t message, char **raw_r,
+    size_t *len_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_MESSAGE_RAW);
+	int rc;
+
+	sqlite3_bind_int64(st, 1, message);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE) {
+			sqlite3_reset(st);
+			return -1;
+		}
+		return store_read_error(store, st);
+	}
+	*len_r = sqlite3_column_bytes(st, 0);
+	*raw_r = xmemdup(sqlite3_column_blob(st, 0), *len_r);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+store_outbox_retry(struct store *store, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_RETRY);
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, time(NULL));
+	if (store_step_done(st) != SQLITE_OK) {
+		log_warnx("event=store-write error=%s",
+		    log_q(sqlite3_errmsg(store->db)));
+		return -1;
+	}
+	return sqlite3_changes(store->db);
+}
+
+int
+store_outbox_list(struct store *store, int state, size_t limit,
+    struct store_row_info **rows_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_LIST);
+	struct store_row_info *rows = NULL, *r;
+	size_t n = 0;
+	int rc;
+
+	sqlite3_bind_int(st, 1, state);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = xreallocarray(rows, n + 1, sizeof(*rows));
+		r = &rows[n++];
+		r->id = sqlite3_column_int64(st, 0);
+		r->msgid = store_column_text(st, 1);
+		r->target = store_column_text(st, 2);
+		r->state = sqlite3_column_int(st, 3);
+		r->attempts = sqlite3_column_int64(st, 4);
+		r->created = sqlite3_column_int64(st, 5);
+		r->next_try = sqlite3_column_int64(st, 6);
+		r->updated = sqlite3_column_int64(st, 7);
+		r->last_error = store_column_text(st, 8);
+	}
+	if (rc != SQLITE_DONE) {
+		store_row_info_free(rows, n);
+		return store_read_error(store, st);
+	}
+	sqlite3_reset(st);
+	*rows_r = rows;
+	*n_r = n;
+	return 0;
+}
+
+void
+store_row_info_free(struct store_row_info *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(rows[i].msgid);
+		free(rows[i].target);
+		free(rows[i].last_error);
+	}
+	free(rows);
+}
+
+int
+store_queue(struct store *store, struct store_queue_info **rows_r,
+    size_t *n_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_QUEUE);
+	struct store_queue_info *rows = NULL, *r;
+	size_t n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = xreallocarray(rows, n + 1, sizeof(*rows));
+		r = &rows[n++];
+		r->target = store_column_text(st, 0);
+		r->state = sqlite3_column_int(st, 1);
+		r->count = sqlite3_column_int64(st, 2);
+		r->oldest = sqlite3_column_int64(st, 3);
+	}
+	if (rc != SQLITE_DONE) {
+		store_queue_free(rows, n);
+		return store_read_error(store, st);
+	}
+	sqlite3_reset(st);
+	*rows_r = rows;
+	*n_r = n;
+	return 0;
+}
+
+void
+store_queue_free(struct store_queue_info *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(rows[i].target);
+	free(rows);
+}
+
+int
+store_channels(struct store *store, struct store_channel_info **rows_r,
+    size_t *n_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_CHANNELS);
+	struct store_channel_info *rows = NULL, *r;
+	size_t n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = xreallocarray(rows, n + 1, sizeof(*rows));
+		r = &rows[n++];
+		r->channel = store_column_text(st, 0);
+		r->messages = sqlite3_column_int64(st, 1);
+		r->last = sqlite3_column_int64(st, 2);
+	}
+	if (rc != SQLITE_DONE) {
+		store_channels_free(rows, n);
+		return store_read_error(store, st);
+	}
+	sqlite3_reset(st);
+	*rows_r = rows;
+	*n_r = n;
+	return 0;
+}
+
+void
+store_channels_free(struct store_channel_info *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(rows[i].channel);
+	free(rows);
+}
+
+long long
+store_message_count(struct store *store)
+{
+	sqlite3_stmt *st = store_stmt(store, S_MESSAGE_COUNT);
+	long long n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+long long
+store_article_number(struct store *store, const char *group,
+    const char *msgid)
+{
+	sqlite3_stmt *st = store_stmt(store, S_ARTICLE_NUMBER);
+	long long n = 0;
+
+	store_bind_text(st, 1, group);
+	store_bind_text(st, 2, msgid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}

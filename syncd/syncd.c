@@ -1,0 +1,525 @@
+/*
+ * syncd.c: the daemon's main, and the one place that wires the sides to
+ * the core.
+ *
+ * Start-up: read the configuration, lock the pidfile (one syncd per
+ * configuration), create the data directory and bind the control socket
+ * while still root, daemonise unless -f, drop to the configured user, then
+ * open the store and start the router, the outbox and the control socket on
+ * one libevent loop.  SIGHUP reloads the configuration (a bad one is refused
+ * and the old one keeps running); SIGTERM and SIGINT stop accepting, let the
+ * deliveries in hand finish for a moment, commit what is queued, close the
+ * store and exit 0.
+ */
+
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "syncd.h"
+
+/* How long SIGTERM waits for deliveries in flight, in seconds. */
+#define SYNCD_STOP_GRACE	3
+#define SYNCD_WORKERS		2
+
+struct syncd {
+	struct event_base *base;
+	struct conf	*conf;
+	const char	*conf_file;
+	struct store	*store;
+	struct worker	*worker;
+	struct outbox	*outbox;
+	struct router	*router;
+	struct control	*control;
+	/* One transport per side, and the archive; rebuilt on reload. */
+	struct transport *transport[SIDE_MAX];
+	struct transport *archive;
+	struct event	*sighup, *sigterm, *sigint;
+	struct event	*stop_timer;
+	int		 stopping;
+	int		 pidfd;
+	int		 verbose;	/* -d */
+	char		 cwd[4096];	/* where relative paths start */
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: syncd [-dfnV] [CONFIG]\n"
+	    "  -f  stay in the foreground, log to stderr\n"
+	    "  -d  log debug messages too\n"
+	    "  -n  check CONFIG and print it in canonical form\n"
+	    "  -V  print the version\n"
+	    "CONFIG defaults to %s/syncd.conf\n", SYNCOM_SYSCONFDIR);
+	exit(2);
+}
+
+/* The transport for one "deliver"/"archive" line, or NULL for none. */
+static struct transport *
+syncd_transport_new(struct syncd *sd, struct conf *conf,
+    const struct conf_deliver *d)
+{
+	switch (d->kind) {
+	case TRANSPORT_MAILDIR:
+		return maildir_transport_new(conf, d->path, sd->worker);
+	case TRANSPORT_NONE:
+		break;
+	}
+	return NULL;
+}
+
+static struct transport *
+syncd_resolve(void *arg, const char *target)
+{
+	struct syncd *sd = arg;
+	enum side side;
+	char name[16];
+	size_t n = strcspn(target, ":");
+
+	if (strcmp(target, "archive") == 0)
+		return sd->archive;
+	if (n >= sizeof(name))
+		return NULL;
+	memcpy(name, target, n);
+	name[n] = '\0';
+	if (side_from_name(name, &side) == -1)
+		return NULL;
+	return sd->transport[side];
+}
+
+/*
+ * Relative paths in the configuration are relative to the directory syncd
+ * was started in; make them absolute before a daemon's chdir("/").
+ */
+static void
+syncd_absolute(char **path, const char *cwd)
+{
+	char *abs;
+
+	if (*path == NULL || **path == '/')
+		return;
+	abs = xasprintf("%s/%s", cwd, *path);
+	free(*path);
+	*path = abs;
+}
+
+static void
+syncd_absolute_paths(struct conf *conf, const char *cwd)
+{
+	int i;
+
+	syncd_absolute(&conf->data_dir, cwd);
+	syncd_absolute(&conf->pidfile, cwd);
+	syncd_absolute(&conf->control_socket, cwd);
+	for (i = 0; i < SIDE_MAX; i++)
+		syncd_absolute(&conf->deliver[i].path, cwd);
+	syncd_absolute(&conf->archive.path, cwd);
+}
+
+/* Make conf the running configuration. */
+static void
+syncd_apply(struct syncd *sd, struct conf *conf)
+{
+	int i;
+
+	for (i = 0; i < SIDE_MAX; i++) {
+		transport_free(&sd->transport[i]);
+		sd->transport[i] = syncd_transport_new(sd, conf,
+		    &conf->deliver[i]);
+	}
+	transport_free(&sd->archive);
+	sd->archive = syncd_transport_new(sd, conf, &conf->archive);
+	router_set_conf(sd->router, conf);
+	outbox_set_conf(sd->outbox, conf);
+	control_set_conf(sd->control, conf);
+	log_setverbose(conf->log_verbose || sd->verbose);
+	conf_unref(&sd->conf);
+	sd->conf = conf_ref(conf);
+	outbox_wake(sd->outbox);
+}
+
+/* Settings bound at start-up; a reload can only report their change. */
+static void
+syncd_reload_warn(const struct conf *old, const struct conf *new)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} fixed[] = {
+		{ "data-dir", offsetof(struct conf, data_dir) },
+		{ "user", offsetof(struct conf, user) },
+		{ "pidfile", offsetof(struct conf, pidfile) },
+		{ "control-socket", offsetof(struct conf, control_socket) },
+		{ "control-group", offsetof(struct conf, control_group) },
+	};
+	const char *a, *b;
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		a = *(char *const *)((const char *)old + fixed[i].offset);
+		b = *(char *const *)((const char *)new + fixed[i].offset);
+		if ((a == NULL) != (b == NULL) ||
+		    (a != NULL && strcmp(a, b) != 0))
+			log_warnx("event=reload setting=%s result=ignored"
+			    " reason=\"takes effect after a restart\"",
+			    fixed[i].name);
+	}
+}
+
+static void
+syncd_reload(void *arg, char **err_r)
+{
+	struct syncd *sd = arg;
+	struct conf *conf;
+	char *err = NULL;
+
+	if ((conf = conf_load(sd->conf_file, &err)) == NULL) {
+		log_warnx("event=reload result=refused error=%s", log_q(err));
+		if (err_r != NULL)
+			*err_r = err;
+		else
+			free(err);
+		return;
+	}
+	syncd_absolute_paths(conf, sd->cwd);
+	syncd_reload_warn(sd->conf, conf);
+	syncd_apply(sd, conf);
+	log_info("event=reload result=ok config=%s channels=%zu",
+	    log_q(sd->conf_file), conf->nchannels);
+	conf_unref(&conf);
+}
+
+static void
+syncd_stop_check(evutil_socket_t fd, short events, void *arg)
+{
+	struct syncd *sd = arg;
+	struct timeval tv = { 0, 50000 };
+	static int ticks;
+
+	if (outbox_inflight(sd->outbox) == 0 ||
+	    ++ticks > SYNCD_STOP_GRACE * 20) {
+		event_base_loopexit(sd->base, NULL);
+		return;
+	}
+	evtimer_add(sd->stop_timer, &tv);
+}
+
+static void
+syncd_signal(evutil_socket_t sig, short events, void *arg)
+{
+	struct syncd *sd = arg;
+
+	if (sig == SIGHUP) {
+		log_info("event=signal signal=HUP action=reload");
+		syncd_reload(sd, NULL);
+		return;
+	}
+	if (sd->stopping)
+		return;
+	sd->stopping = 1;
+	log_info("event=signal signal=%s action=stop inflight=%zu",
+	    sig == SIGTERM ? "TERM" : "INT", outbox_inflight(sd->outbox));
+	control_free(&sd->control);
+	outbox_stop(sd->outbox);
+	syncd_stop_check(-1, 0, sd);
+}
+
+/* Open and lock the pidfile: a second syncd on the same one gives up. */
+static int
+syncd_pidfile_lock(const char *path)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
+		fatal("event=start pidfile=%s", log_q(path));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("event=start pidfile=%s error=\"another syncd"
+			    " is running with this configuration\"",
+			    log_q(path));
+		fatal("event=start pidfile=%s", log_q(path));
+	}
+	return fd;
+}
+
+static void
+syncd_pidfile_write(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, n, 0) != n)
+		fatal("event=start pidfile=write");
+}
+
+/* The folder a file lives in must exist; what we make is searchable. */
+static void
+syncd_mkparent(const char *file)
+{
+	char *dir = xstrdup(file), *slash = strrchr(dir, '/');
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (file_mkdirs(dir, 0755) == -1)
+			fatal("event=start mkdir=%s", log_q(dir));
+	}
+	free(dir);
+}
+
+/*
+ * The data directory belongs to the user and is private; parents we make
+ * stay searchable, so that user can reach it.
+ */
+static void
+syncd_data_dir(const char *dir, uid_t uid, gid_t gid)
+{
+	if (file_mkdirs(dir, 0755) == -1)
+		fatal("event=start data-dir=%s", log_q(dir));
+	if (geteuid() == 0 && chown(dir, uid, gid) == -1)
+		fatal("event=start data-dir=%s chown", log_q(dir));
+	if (chmod(dir, 0750) == -1)
+		fatal("event=start data-dir=%s chmod", log_q(dir));
+}
+
+/* Become the configured user for good. */
+static void
+syncd_drop_privileges(const struct passwd *pw)
+{
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("event=start drop-privileges=%s", log_q(pw->pw_name));
+	if (pw->pw_uid != 0 && setuid(0) != -1)
+		fatalx("event=start drop-privileges=%s error=\"could regain"
+		    " root\"", log_q(pw->pw_name));
+	log_info("event=privileges user=%s uid=%ld gid=%ld",
+	    log_q(pw->pw_name), (long)pw->pw_uid, (long)pw->pw_gid);
+}
+
+static void
+syncd_daemonize(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("event=start fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("event=start setsid");
+	switch (fork()) {
+	case -1:
+		fatal("event=start fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/* Free what the loop used, once nothing runs any more. */
+static void
+syncd_free(struct syncd *sd)
+{
+	int i;
+
+	router_free(&sd->router);
+	outbox_free(&sd->outbox);
+	control_free(&sd->control);
+	for (i = 0; i < SIDE_MAX; i++)
+		transport_free(&sd->transport[i]);
+	transport_free(&sd->archive);
+	event_free(sd->sighup);
+	event_free(sd->sigterm);
+	event_free(sd->sigint);
+	event_free(sd->stop_timer);
+	conf_unref(&sd->conf);
+	event_base_free(sd->base);
+	close(sd->pidfd);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct syncd sd;
+	struct control_hooks hooks;
+	struct passwd *pw = NULL;
+	struct group *gr;
+	struct conf *conf;
+	char *err = NULL, *abs_file = NULL;
+	size_t inflight;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int ch, foreground = 0, verbose = 0, check = 0, ctlfd;
+
+	while ((ch = getopt(argc, argv, "dfnV")) != -1) {
+		switch (ch) {
+		case 'd':
+			verbose = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("syncd %s\n", SYNCOM_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+
+	memset(&sd, 0, sizeof(sd));
+	sd.verbose = verbose;
+	sd.conf_file = argc == 1 ? argv[0] : SYNCOM_SYSCONFDIR "/syncd.conf";
+	log_init(1, verbose, "syncd");
+
+	if ((conf = conf_load(sd.conf_file, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return 1;
+	}
+	if (check) {
+		conf_print(conf, stdout);
+		conf_unref(&conf);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	/* The file is read again on SIGHUP, after chdir("/"). */
+	if (getcwd(sd.cwd, sizeof(sd.cwd)) == NULL)
+		fatal("event=start getcwd");
+	if (*sd.conf_file != '/') {
+		abs_file = xasprintf("%s/%s", sd.cwd, sd.conf_file);
+		sd.conf_file = abs_file;
+	}
+	syncd_absolute_paths(conf, sd.cwd);
+
+	if (conf->user != NULL) {
+		if ((pw = getpwnam(conf->user)) == NULL)
+			fatalx("event=start user=%s error=\"no such user\"",
+			    log_q(conf->user));
+		if (geteuid() != 0 && geteuid() != pw->pw_uid)
+			fatalx("event=start user=%s error=\"only root can"
+			    " become another user\"", log_q(conf->user));
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	} else if (geteuid() == 0)
+		log_warnx("event=start user=root warning=\"no 'user' set:"
+		    " running as root\"");
+	if (conf->control_group != NULL) {
+		if ((gr = getgrnam(conf->control_group)) == NULL)
+			fatalx("event=start control-group=%s error=\"no such"
+			    " group\"", log_q(conf->control_group));
+		gid = gr->gr_gid;
+	}
+
+	umask(027);
+	syncd_mkparent(conf->pidfile);
+	syncd_mkparent(conf->control_socket);
+	sd.pidfd = syncd_pidfile_lock(conf->pidfile);
+	syncd_data_dir(conf->data_dir, uid, pw != NULL ? pw->pw_gid : gid);
+	if ((ctlfd = control_listen(conf->control_socket, uid, gid, &err)) ==
+	    -1)
+		fatalx("event=start control-socket=%s error=%s",
+		    log_q(conf->control_socket), log_q(err));
+
+	if (!foreground) {
+		syncd_daemonize();
+		log_init(0, verbose, "syncd");
+	}
+	/* flock belongs to the open file, so it survives the forks. */
+	syncd_pidfile_write(sd.pidfd);
+	if (pw != NULL && geteuid() == 0)
+		syncd_drop_privileges(pw);
+	if (chdir("/") == -1)
+		fatal("event=start chdir");
+
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() == -1)
+		fatalx("event=start error=\"libevent has no pthreads support\"");
+	if ((sd.base = event_base_new()) == NULL)
+		fatalx("event=start error=\"event_base_new failed\"");
+	/* Priority 1 is for the store's group commit: after all I/O. */
+	event_base_priority_init(sd.base, 2);
+
+	if ((sd.store = store_open(conf->data_dir, sd.base, &err)) == NULL)
+		fatalx("event=start store=%s error=%s", log_q(conf->data_dir),
+		    log_q(err));
+	sd.worker = worker_new(sd.base, SYNCD_WORKERS);
+	sd.outbox = outbox_new(sd.base, sd.store, syncd_resolve, &sd);
+	sd.router = router_new(sd.store, sd.outbox);
+	hooks.reload = syncd_reload;
+	hooks.arg = &sd;
+	sd.control = control_new(sd.base, ctlfd, sd.store, sd.router,
+	    sd.outbox, &hooks);
+	syncd_apply(&sd, conf);
+	conf_unref(&conf);
+
+	sd.sighup = evsignal_new(sd.base, SIGHUP, syncd_signal, &sd);
+	sd.sigterm = evsignal_new(sd.base, SIGTERM, syncd_signal, &sd);
+	sd.sigint = evsignal_new(sd.base, SIGINT, syncd_signal, &sd);
+	evsignal_add(sd.sighup, NULL);
+	evsignal_add(sd.sigterm, NULL);
+	evsignal_add(sd.sigint, NULL);
+	sd.stop_timer = evtimer_new(sd.base, syncd_stop_check, &sd);
+
+	log_info("event=start version=%s pid=%ld config=%s data-dir=%s"
+	    " control-socket=%s channels=%zu", SYNCOM_VERSION, (long)getpid(),
+	    log_q(sd.conf_file), log_q(sd.conf->data_dir),
+	    log_q(sd.conf->control_socket), sd.conf->nchannels);
+
+	event_base_dispatch(sd.base);
+
+	/*
+	 * Stopping.  Deliveries still in flight after the grace time are
+	 * left pending: the next start makes them, and the transports
+	 * recognise a copy they already made.  Their worker threads may
+	 * still run, so then nothing they could touch is freed.
+	 */
+	inflight = outbox_inflight(sd.outbox);
+	if (inflight == 0)
+		worker_free(&sd.worker);
+	store_close(&sd.store);
+	if (unlink(sd.conf->control_socket) == -1 && errno != ENOENT)
+		log_warn("event=stop control-socket=%s",
+		    log_q(sd.conf->control_socket));
+	if (unlink(sd.conf->pidfile) == -1 && errno != ENOENT)
+		log_warn("event=stop pidfile=%s", log_q(sd.conf->pidfile));
+	if (inflight > 0) {
+		log_info("event=stop result=clean left-pending=%zu", inflight);
+		_exit(0);
+	}
+	syncd_free(&sd);
+	free(abs_file);
+	log_info("event=stop result=clean");
+	return 0;
+}

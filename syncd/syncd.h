@@ -1,0 +1,382 @@
+/*
+ * syncd.h: the daemon's core: configuration, the store, the router, the
+ * outbox and its transports, the control socket.
+ *
+ * The path every message takes (DESIGN.md): a side hands a cleaned message
+ * to router_submit(); the router checks loops and duplicates, maps it to
+ * channels and targets and gives it to the store, which commits it with one
+ * outbox row per target; only then is the side's callback called, so only
+ * then does the sender hear "accepted".  The outbox delivers committed rows
+ * through the transports, with retries, and dead-letters what keeps failing.
+ *
+ * Prototypes are grouped by the file that defines them.
+ */
+
+#ifndef SYNCOM_SYNCD_H
+#define SYNCOM_SYNCD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "common.h"
+
+struct event_base;
+
+/*
+ * The header we put on everything we send out.  A message that carries it
+ * with our identity came from us and is never gated again.
+ */
+#define GATEWAY_HEADER		"X-Syncom-Gateway"
+
+/* The three places a message lives; also the source of an arrival. */
+enum side {
+	SIDE_NEWS,
+	SIDE_LIST,
+	SIDE_FORUM,
+	SIDE_MAX
+};
+
+/* Which way a channel carries messages between news and list. */
+enum direction {
+	DIRECTION_BOTH,
+	DIRECTION_NEWS_TO_LIST,
+	DIRECTION_LIST_TO_NEWS,
+	DIRECTION_READ_ONLY
+};
+
+/* conf.c */
+
+struct conf_channel {
+	TAILQ_ENTRY(conf_channel) entry;
+	int		 line;		/* where it was defined */
+	char		*name;
+	char		*newsgroup;	/* or NULL */
+	char		*list;		/* the list's posting address, or NULL */
+	char		*list_id;	/* RFC 2919 List-Id, without <> */
+	char		*gateway_address; /* our subscription: the envelope
+					   recipient of list deliveries */
+	char		*board;		/* forum board, or NULL */
+	char		*description;
+	char		*subject_tag;	/* "[Pirates-test]", or NULL */
+	char		*approve;	/* Approved: value for moderated groups */
+	enum direction	 direction;
+	int		 moderated;
+};
+TAILQ_HEAD(conf_channels, conf_channel);
+
+enum transport_kind {
+	TRANSPORT_NONE,
+	TRANSPORT_MAILDIR
+};
+
+/* How one side's messages leave ("deliver list maildir PATH"). */
+struct conf_deliver {
+	enum transport_kind kind;
+	char		*path;
+	int		 line;
+};
+
+/*
+ * A parsed configuration.  It is reference counted because work in flight
+ * (a delivery, a reload) may outlive the configuration it started under.
+ */
+struct conf {
+	int		 refs;
+	char		*file;
+	char		*hostname;
+	char		*path_identity;
+	char		*data_dir;
+	char		*user;
+	char		*pidfile;
+	char		*control_socket;
+	char		*control_group;
+	int		 log_verbose;
+	/* Numbers: bounds and defaults are in conf.c's table. */
+	long long	 max_message_size;
+	long long	 max_attempts;
+	long long	 max_age;
+	long long	 retry_min;
+	long long	 retry_max;
+	long long	 delivery_concurrency;
+	struct conf_deliver deliver[SIDE_MAX];
+	struct conf_deliver archive;
+	struct conf_channels channels;
+	size_t		 nchannels;
+};
+
+/* Parse a file; on error *err_r is "file:line: message" (caller frees). */
+struct conf	*conf_load(const char *file, char **err_r);
+/* The same from a buffer; name is used in error messages. */
+struct conf	*conf_parse(const char *name, const char *text, size_t len,
+		    char **err_r);
+/* Print in canonical form: conf_parse of the output prints the same. */
+void		 conf_print(const struct conf *, FILE *);
+struct conf	*conf_ref(struct conf *);
+void		 conf_unref(struct conf **);
+struct conf_channel *conf_channel_by_group(const struct conf *, const char *);
+struct conf_channel *conf_channel_by_list_id(const struct conf *,
+		    const char *);
+struct conf_channel *conf_channel_by_address(const struct conf *,
+		    const char *);
+struct conf_channel *conf_channel_by_board(const struct conf *, const char *);
+const char	*side_name(enum side);
+int		 side_from_name(const char *, enum side *);
+const char	*direction_name(enum direction);
+
+/* store.c */
+
+enum store_result {
+	STORE_OK,
+	STORE_DUPLICATE,	/* the Message-ID is already stored */
+	STORE_TEMPFAIL		/* could not commit: disk full, I/O error */
+};
+
+/* A message to be stored, with everything the router decided. */
+struct store_msg {
+	char		*msgid;
+	enum side	 source;
+	time_t		 arrived;
+	time_t		 date;		/* -1 when unknown */
+	char		*subject;	/* UTF-8, or NULL */
+	char		*from;		/* UTF-8, or NULL */
+	char		*refs;		/* References as received, or NULL */
+	char		*parent;	/* parent Message-ID, or NULL */
+	char		*raw;
+	size_t		 len;
+	char		**channels;
+	size_t		 nchannels;
+	char		**groups;	/* newsgroups that number it */
+	size_t		 ngroups;
+	char		**targets;	/* outbox targets */
+	size_t		 ntargets;
+};
+void		 store_msg_free(struct store_msg **);
+
+/* One outbox row picked for delivery. */
+struct outbox_row {
+	int64_t		 id;
+	int64_t		 message;
+	char		*msgid;
+	char		*target;
+	long long	 attempts;
+	time_t		 created;
+};
+void		 outbox_row_free(struct outbox_row **);
+
+/* An outbox row as syncctl shows it. */
+struct store_row_info {
+	int64_t		 id;
+	char		*msgid;
+	char		*target;
+	int		 state;
+	long long	 attempts;
+	time_t		 created;
+	time_t		 next_try;
+	time_t		 updated;
+	char		*last_error;
+};
+
+#define OUTBOX_PENDING		0
+#define OUTBOX_DONE		1
+#define OUTBOX_DEAD		2
+
+struct store;
+typedef void (*store_cb)(void *arg, enum store_result, const char *err);
+
+/* Open (creating or upgrading) the store in dir; NULL and why. */
+struct store	*store_open(const char *dir, struct event_base *,
+		    char **err_r);
+/* Commit what is queued, stop the checkpointer, close the database. */
+void		 store_close(struct store **);
+/* 1 if a message with this Message-ID is stored, 0 if not, -1 on error. */
+int		 store_has_msgid(struct store *, const char *msgid);
+/*
+ * Queue a message (the store takes msg); it is committed together with
+ * everything else queued in this turn of the event loop, and cb runs after
+ * that commit.
+ */
+void		 store_add(struct store *, struct store_msg *msg, store_cb,
+		    void *arg);
+/* Queue an outbox result: state is OUTBOX_DONE, _PENDING (retry) or _DEAD. */
+void		 store_outbox_result(struct store *, int64_t id, int state,
+		    time_t next_try, const char *err, store_cb, void *arg);
+/* Commit what is queued now. */
+void		 store_flush(struct store *);
+/*
+ * Rows due at now, oldest first, at most limit, skipping any row whose
+ * message's parent still waits for the same target.
+ */
+int		 store_outbox_due(struct store *, time_t now, size_t limit,
+		    struct outbox_row ***rows_r, size_t *n_r);
+/* The earliest next_try of a pending row, or -1 if none. */
+time_t		 store_outbox_next(struct store *);
+/* The raw bytes of a stored message (caller frees). */
+int		 store_message_raw(struct store *, int64_t message, char **raw_r,
+		    size_t *len_r);
+/* Dead rows back to pending (id 0: all of them); how many, or -1. */
+int		 store_outbox_retry(struct store *, int64_t id);
+/* Rows in state (or all states when state < 0), newest first. */
+int		 store_outbox_list(struct store *, int state, size_t limit,
+		    struct store_row_info **rows_r, size_t *n_r);
+void		 store_row_info_free(struct store_row_info *, size_t);
+/* Per target and state: count and oldest creation time. */
+struct store_queue_info {
+	char		*target;
+	int		 state;
+	long long	 count;
+	time_t		 oldest;
+};
+int		 store_queue(struct store *, struct store_queue_info **rows_r,
+		    size_t *n_r);
+void		 store_queue_free(struct store_queue_info *, size_t);
+/* Per channel: messages stored and the last arrival. */
+struct store_channel_info {
+	char		*channel;
+	long long	 messages;
+	time_t		 last;
+};
+int		 store_channels(struct store *, struct store_channel_info **rows_r,
+		    size_t *n_r);
+void		 store_channels_free(struct store_channel_info *, size_t);
+long long	 store_message_count(struct store *);
+/* Article numbers of a message in a group (0 if none). */
+long long	 store_article_number(struct store *, const char *group,
+		    const char *msgid);
+/*
+ * Fault injection for tests: the next n commits fail as if the disk were
+ * full.
+ */
+void		 store_fail_commits(struct store *, int n);
+
+/* worker.c: run blocking work off the event loop. */
+struct worker;
+/* fn runs on a worker thread; done runs on the loop afterwards. */
+typedef void (*worker_fn)(void *arg);
+struct worker	*worker_new(struct event_base *, int threads);
+void		 worker_run(struct worker *, worker_fn fn, worker_fn done,
+		    void *arg);
+/* Jobs queued or running. */
+size_t		 worker_busy(struct worker *);
+/* Wait for the jobs in hand, then stop the threads. */
+void		 worker_free(struct worker **);
+
+/* The transport interface: how the outbox hands a row to a side. */
+enum delivery_result {
+	DELIVERY_OK,
+	DELIVERY_TEMPFAIL,	/* try again later */
+	DELIVERY_PERMFAIL	/* no retry will help: dead letter now */
+};
+
+struct delivery;
+typedef void (*delivery_done_cb)(struct delivery *, enum delivery_result,
+		    const char *err);
+
+/* One attempt to deliver one outbox row; the outbox owns it. */
+struct delivery {
+	struct outbox_row *row;
+	char		*raw;
+	size_t		 len;
+	int		 recovering;	/* may have been delivered before a
+					   crash: check before writing */
+	delivery_done_cb done;
+	void		*arg;
+};
+
+struct transport;
+struct transport_ops {
+	const char	*name;
+	/* Start delivering; d->done is called once, possibly later. */
+	void		 (*deliver)(struct transport *, struct delivery *d);
+	void		 (*free)(struct transport *);
+};
+struct transport {
+	const struct transport_ops *ops;
+	struct conf	*conf;		/* for our identity */
+	void		*priv;
+};
+void		 transport_free(struct transport **);
+
+/* maildir.c: the Maildir transport (archive copies, the demo's sides). */
+struct transport *maildir_transport_new(struct conf *, const char *path,
+		    struct worker *);
+/*
+ * Write data into the Maildir at path as new/<name>, durably; when check is
+ * set, a file of that name already in new/ or cur/ counts as delivered.
+ * Blocking: call it on a worker thread.
+ */
+int		 maildir_deliver(const char *path, const char *name,
+		    const char *data, size_t len, int check, char **err_r);
+
+/* outbox.c */
+struct outbox;
+/* The transport for a target ("news", "list:ADDR", "forum:BOARD"...). */
+typedef struct transport *(*outbox_resolve_fn)(void *arg, const char *target);
+struct outbox	*outbox_new(struct event_base *, struct store *,
+		    outbox_resolve_fn, void *arg);
+void		 outbox_set_conf(struct outbox *, struct conf *);
+/* New rows were committed: look for due work now. */
+void		 outbox_wake(struct outbox *);
+/* Deliveries in flight. */
+size_t		 outbox_inflight(struct outbox *);
+/* Pick no more rows (shutdown). */
+void		 outbox_stop(struct outbox *);
+void		 outbox_free(struct outbox **);
+/* The delay before attempt n+1 (exponential, with jitter). */
+time_t		 outbox_backoff(const struct conf *, long long attempts);
+
+/* router.c */
+enum router_result {
+	ROUTER_ACCEPTED,
+	ROUTER_DUPLICATE,	/* already stored: acknowledge, store nothing */
+	ROUTER_LOOP,		/* we sent it: acknowledge, gate nothing */
+	ROUTER_NOT_GATED,	/* the channels do not carry it from there */
+	ROUTER_REJECTED,	/* bad or unwanted: a permanent error */
+	ROUTER_TEMPFAIL		/* could not store it now: try again */
+};
+
+/* What a side knows of an arrival beyond the message itself. */
+struct router_input {
+	enum side	 source;
+	const char	*raw;		/* the cleaned message; the router copies */
+	size_t		 len;
+	const char	*recipient;	/* list: envelope recipient, or NULL */
+	const char	*board;		/* forum: the board, or NULL */
+	const char	*session;	/* for the log: "control:3" ... */
+};
+
+typedef void (*router_cb)(void *arg, enum router_result, const char *reason,
+		    const char *msgid);
+struct router;
+struct router	*router_new(struct store *, struct outbox *);
+void		 router_set_conf(struct router *, struct conf *);
+/*
+ * Route one message; cb runs exactly once, after the commit when the
+ * message is accepted, or at once (still from router_submit) when it is
+ * refused before reaching the store.
+ */
+void		 router_submit(struct router *, const struct router_input *,
+		    router_cb, void *arg);
+const char	*router_result_name(enum router_result);
+void		 router_free(struct router **);
+
+/* control.c: the control socket that syncctl talks to. */
+struct control;
+/* What control needs from the rest of the daemon. */
+struct control_hooks {
+	void		(*reload)(void *arg, char **err_r);
+	void		*arg;
+};
+/* Bind the socket (mode 0660, owner uid, group gid); -1 and why. */
+int		 control_listen(const char *path, uid_t uid, gid_t gid,
+		    char **err_r);
+struct control	*control_new(struct event_base *, int fd, struct store *,
+		    struct router *, struct outbox *,
+		    const struct control_hooks *);
+void		 control_set_conf(struct control *, struct conf *);
+void		 control_free(struct control **);
+
+#endif

@@ -1,0 +1,429 @@
+/*
+ * test_store.c: the store: group commit, duplicates, article numbers that
+ * survive a restart, outbox order and states, fault injection, and the
+ * refusal of a store written by a newer syncd.
+ */
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+struct fixture {
+	char		*dir;
+	struct event_base *base;
+	struct store	*store;
+};
+
+struct result {
+	int		 done;
+	enum store_result result;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	char *err = NULL;
+
+	f->dir = test_tmpdir();
+	f->base = test_base();
+	if ((f->store = store_open(f->dir, f->base, &err)) == NULL)
+		fail_msg("store_open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(&f->store);
+	event_base_free(f->base);
+	test_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+stored(void *arg, enum store_result result, const char *err)
+{
+	struct result *r = arg;
+
+	r->result = result;
+	r->done = 1;
+}
+
+static char **
+list_of(const char *a, const char *b)
+{
+	char **v = xcalloc(3, sizeof(*v));
+
+	if (a != NULL)
+		v[0] = xstrdup(a);
+	if (b != NULL)
+		v[1] = xstrdup(b);
+	return v;
+}
+
+/* A message in channel ch (group grp unless NULL) with targets t1, t2. */
+static struct store_msg *
+new_msg(const char *msgid, const char *parent, const char *grp,
+    const char *t1, const char *t2)
+{
+	struct store_msg *m = xcalloc(1, sizeof(*m));
+
+	m->msgid = xstrdup(msgid);
+	m->source = SIDE_LIST;
+	m->arrived = time(NULL);
+	m->date = -1;
+	m->subject = xstrdup("subject");
+	m->parent = parent != NULL ? xstrdup(parent) : NULL;
+	m->raw = xasprintf("Message-ID: %s\r\n\r\nbody\r\n", msgid);
+	m->len = strlen(m->raw);
+	m->channels = list_of("ch", NULL);
+	m->nchannels = 1;
+	if (grp != NULL) {
+		m->groups = list_of(grp, NULL);
+		m->ngroups = 1;
+	}
+	m->targets = list_of(t1, t2);
+	m->ntargets = (t1 != NULL) + (t2 != NULL);
+	return m;
+}
+
+static enum store_result
+add(struct fixture *f, struct store_msg *m)
+{
+	struct result r = { 0, STORE_TEMPFAIL };
+
+	store_add(f->store, m, stored, &r);
+	assert_int_equal(r.done, 0);	/* only after the commit */
+	assert_true(test_loop_until(f->base, &r.done, 5));
+	return r.result;
+}
+
+static void
+test_add_and_duplicate(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_has_msgid(f->store, "<a@x>"), 0);
+	assert_int_equal(add(f, new_msg("<a@x>", NULL, NULL, "t", NULL)),
+	    STORE_OK);
+	assert_int_equal(store_has_msgid(f->store, "<a@x>"), 1);
+	assert_int_equal(add(f, new_msg("<a@x>", NULL, NULL, "t", NULL)),
+	    STORE_DUPLICATE);
+	assert_int_equal(store_message_count(f->store), 1);
+}
+
+/* Two copies in one batch: one commit, the second is the duplicate. */
+static void
+test_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct result r1 = { 0, STORE_TEMPFAIL }, r2 = { 0, STORE_TEMPFAIL };
+	struct result r3 = { 0, STORE_TEMPFAIL };
+
+	store_add(f->store, new_msg("<b@x>", NULL, NULL, "t", NULL), stored,
+	    &r1);
+	store_add(f->store, new_msg("<b@x>", NULL, NULL, "t", NULL), stored,
+	    &r2);
+	store_add(f->store, new_msg("<c@x>", NULL, NULL, "t", NULL), stored,
+	    &r3);
+	assert_true(test_loop_until(f->base, &r3.done, 5));
+	assert_true(r1.done && r2.done);
+	assert_int_equal(r1.result, STORE_OK);
+	assert_int_equal(r2.result, STORE_DUPLICATE);
+	assert_int_equal(r3.result, STORE_OK);
+	assert_int_equal(store_message_count(f->store), 2);
+}
+
+static void
+test_article_numbers(void **state)
+{
+	struct fixture *f = *state;
+	struct store_msg *m;
+	char *err = NULL;
+
+	assert_int_equal(add(f, new_msg("<1@x>", NULL, "g", NULL, NULL)),
+	    STORE_OK);
+	assert_int_equal(add(f, new_msg("<2@x>", NULL, "g", NULL, NULL)),
+	    STORE_OK);
+	m = new_msg("<3@x>", NULL, "g", NULL, NULL);
+	m->groups = xreallocarray(m->groups, 2, sizeof(char *));
+	m->groups[1] = xstrdup("h");
+	m->ngroups = 2;
+	assert_int_equal(add(f, m), STORE_OK);
+	assert_int_equal(store_article_number(f->store, "g", "<1@x>"), 1);
+	assert_int_equal(store_article_number(f->store, "g", "<2@x>"), 2);
+	assert_int_equal(store_article_number(f->store, "g", "<3@x>"), 3);
+	assert_int_equal(store_article_number(f->store, "h", "<3@x>"), 1);
+	assert_int_equal(store_article_number(f->store, "h", "<1@x>"), 0);
+
+	/* A duplicate takes no number. */
+	assert_int_equal(add(f, new_msg("<2@x>", NULL, "g", NULL, NULL)),
+	    STORE_DUPLICATE);
+
+	/* Numbers go on after a restart. */
+	store_close(&f->store);
+	if ((f->store = store_open(f->dir, f->base, &err)) == NULL)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(add(f, new_msg("<4@x>", NULL, "g", NULL, NULL)),
+	    STORE_OK);
+	assert_int_equal(store_article_number(f->store, "g", "<4@x>"), 4);
+	assert_int_equal(store_article_number(f->store, "g", "<1@x>"), 1);
+}
+
+static size_t
+due(struct fixture *f, time_t now, char *first, size_t size)
+{
+	struct outbox_row **rows;
+	size_t n, i;
+
+	assert_int_equal(store_outbox_due(f->store, now, 100, &rows, &n), 0);
+	if (first != NULL)
+		snprintf(first, size, "%s %s", n > 0 ? rows[0]->msgid : "-",
+		    n > 0 ? rows[0]->target : "-");
+	for (i = 0; i < n; i++)
+		outbox_row_free(&rows[i]);
+	free(rows);
+	return n;
+}
+
+static int64_t
+row_id(struct fixture *f, const char *msgid, const char *target)
+{
+	struct store_row_info *rows;
+	size_t n, i;
+	int64_t id = 0;
+
+	assert_int_equal(store_outbox_list(f->store, -1, 100, &rows, &n), 0);
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].msgid, msgid) == 0 &&
+		    strcmp(rows[i].target, target) == 0)
+			id = rows[i].id;
+	store_row_info_free(rows, n);
+	assert_true(id != 0);
+	return id;
+}
+
+static void
+result(struct fixture *f, int64_t id, int state, time_t next,
+    const char *err)
+{
+	struct result r = { 0, STORE_TEMPFAIL };
+
+	store_outbox_result(f->store, id, state, next, err, stored, &r);
+	assert_true(test_loop_until(f->base, &r.done, 5));
+	assert_int_equal(r.result, STORE_OK);
+}
+
+/* A reply waits for its parent, per target. */
+static void
+test_parent_first(void **state)
+{
+	struct fixture *f = *state;
+	/* Rows are due from their creation; look a little later. */
+	time_t start = time(NULL), now = start + 5;
+	char first[128];
+
+	assert_int_equal(add(f, new_msg("<p@x>", NULL, NULL, "t1", "t2")),
+	    STORE_OK);
+	assert_int_equal(add(f, new_msg("<c@x>", "<p@x>", NULL, "t1", "t2")),
+	    STORE_OK);
+	/* An orphan's parent is unknown: it need not wait. */
+	assert_int_equal(add(f, new_msg("<o@x>", "<unknown@x>", NULL, "t1",
+	    NULL)), STORE_OK);
+	assert_int_equal(due(f, now, first, sizeof(first)), 3);
+	assert_string_equal(first, "<p@x> t1");
+
+	result(f, row_id(f, "<p@x>", "t1"), OUTBOX_DONE, 0, NULL);
+	/* t1: the child is free; t2: the parent still waits. */
+	assert_int_equal(due(f, now, NULL, 0), 3);
+	result(f, row_id(f, "<p@x>", "t2"), OUTBOX_DEAD, 0, "gone");
+	/* A dead parent does not hold its children back forever. */
+	assert_int_equal(due(f, now, NULL, 0), 3);
+	assert_in_range(store_outbox_next(f->store), start, start + 2);
+}
+
+static void
+test_retry_later_and_dead(void **state)
+{
+	struct fixture *f = *state;
+	struct store_row_info *rows;
+	struct store_queue_info *qi;
+	time_t now = time(NULL);
+	int64_t id;
+	size_t n;
+
+	assert_int_equal(add(f, new_msg("<r@x>", NULL, NULL, "t", NULL)),
+	    STORE_OK);
+	id = row_id(f, "<r@x>", "t");
+	result(f, id, OUTBOX_PENDING, now + 100, "try later");
+	assert_int_equal(due(f, now, NULL, 0), 0);
+	assert_int_equal(due(f, now + 100, NULL, 0), 1);
+	assert_int_equal(store_outbox_next(f->store), now + 100);
+
+	result(f, id, OUTBOX_DEAD, 0, "no such list");
+	assert_int_equal(due(f, now + 1000, NULL, 0), 0);
+	assert_int_equal(store_outbox_next(f->store), -1);
+	assert_int_equal(store_outbox_list(f->store, OUTBOX_DEAD, 10, &rows,
+	    &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].msgid, "<r@x>");
+	assert_string_equal(rows[0].last_error, "no such list");
+	assert_int_equal(rows[0].attempts, 2);
+	store_row_info_free(rows, n);
+
+	assert_int_equal(store_queue(f->store, &qi, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(qi[0].target, "t");
+	assert_int_equal(qi[0].state, OUTBOX_DEAD);
+	assert_int_equal(qi[0].count, 1);
+	store_queue_free(qi, n);
+
+	assert_int_equal(store_outbox_retry(f->store, id + 1), 0);
+	assert_int_equal(store_outbox_retry(f->store, id), 1);
+	assert_int_equal(due(f, time(NULL) + 5, NULL, 0), 1);
+	assert_int_equal(store_outbox_retry(f->store, 0), 0);
+}
+
+static void
+test_raw_and_channels(void **state)
+{
+	struct fixture *f = *state;
+	struct store_channel_info *ci;
+	struct outbox_row **rows;
+	char *raw;
+	size_t len, n;
+
+	assert_int_equal(add(f, new_msg("<raw@x>", NULL, NULL, "t", NULL)),
+	    STORE_OK);
+	assert_int_equal(store_outbox_due(f->store, time(NULL) + 5, 10, &rows,
+	    &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_message_raw(f->store, rows[0]->message, &raw,
+	    &len), 0);
+	assert_int_equal(len, strlen("Message-ID: <raw@x>\r\n\r\nbody\r\n"));
+	assert_memory_equal(raw, "Message-ID: <raw@x>\r\n\r\nbody\r\n", len);
+	free(raw);
+	assert_int_equal(store_message_raw(f->store, rows[0]->message + 99,
+	    &raw, &len), -1);
+	outbox_row_free(&rows[0]);
+	free(rows);
+
+	assert_int_equal(store_channels(f->store, &ci, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ci[0].channel, "ch");
+	assert_int_equal(ci[0].messages, 1);
+	assert_true(ci[0].last > 0);
+	store_channels_free(ci, n);
+}
+
+/* A failed commit: every caller hears TEMPFAIL and nothing is kept. */
+static void
+test_fault(void **state)
+{
+	struct fixture *f = *state;
+	struct result r1 = { 0, STORE_OK }, r2 = { 0, STORE_OK };
+
+	store_fail_commits(f->store, 1);
+	store_add(f->store, new_msg("<f1@x>", NULL, "g", "t", NULL), stored,
+	    &r1);
+	store_add(f->store, new_msg("<f2@x>", NULL, "g", "t", NULL), stored,
+	    &r2);
+	assert_true(test_loop_until(f->base, &r2.done, 5));
+	assert_int_equal(r1.result, STORE_TEMPFAIL);
+	assert_int_equal(r2.result, STORE_TEMPFAIL);
+	assert_int_equal(store_has_msgid(f->store, "<f1@x>"), 0);
+	assert_int_equal(store_message_count(f->store), 0);
+	/* The next commit works, and numbering did not skip. */
+	assert_int_equal(add(f, new_msg("<f1@x>", NULL, "g", "t", NULL)),
+	    STORE_OK);
+	assert_int_equal(store_article_number(f->store, "g", "<f1@x>"), 1);
+}
+
+/* Write PRAGMA user_version straight into the file header (offset 60). */
+static void
+poke_user_version(const char *dir, uint32_t v)
+{
+	unsigned char be[4] = { v >> 24, v >> 16, v >> 8, v };
+	char *path = xasprintf("%s/syncd.db", dir);
+	int fd = open(path, O_WRONLY);
+
+	assert_true(fd != -1);
+	assert_int_equal(pwrite(fd, be, 4, 60), 4);
+	close(fd);
+	free(path);
+}
+
+static void
+test_newer_schema(void **state)
+{
+	struct fixture *f = *state;
+	char *err = NULL;
+
+	assert_int_equal(add(f, new_msg("<s@x>", NULL, NULL, "t", NULL)),
+	    STORE_OK);
+	store_close(&f->store);
+	poke_user_version(f->dir, 99);
+	f->store = store_open(f->dir, f->base, &err);
+	assert_null(f->store);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "schema version 99, written by a newer"
+	    " syncd"));
+	free(err);
+
+	/* Put the real version back: the store opens with its data. */
+	poke_user_version(f->dir, 1);
+	if ((f->store = store_open(f->dir, f->base, &err)) == NULL)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(store_has_msgid(f->store, "<s@x>"), 1);
+}
+
+static void
+test_open_failure(void **state)
+{
+	struct event_base *base = test_base();
+	char *err = NULL;
+
+	assert_null(store_open("/nonexistent/dir", base, &err));
+	assert_non_null(strstr(err, "/nonexistent/dir/syncd.db"));
+	free(err);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_add_and_duplicate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_article_numbers, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_parent_first, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retry_later_and_dead,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_and_channels, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema, setup,
+		    teardown),
+		cmocka_unit_test(test_open_failure),
+	};
+
+	log_init(1, 0, "test_store");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
