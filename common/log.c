@@ -19,6 +19,7 @@
 #include "common.h"
 
 static int log_foreground = 1;
+/* Read by worker threads, changed by the loop on reload. */
 static int log_verbose = 0;
 static const char *log_ident = "syncom";
 
@@ -26,7 +27,7 @@ void
 log_init(int foreground, int verbose, const char *ident)
 {
 	log_foreground = foreground;
-	log_verbose = verbose;
+	__atomic_store_n(&log_verbose, verbose, __ATOMIC_RELAXED);
 	log_ident = ident;
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -35,13 +36,13 @@ log_init(int foreground, int verbose, const char *ident)
 void
 log_setverbose(int verbose)
 {
-	log_verbose = verbose;
+	__atomic_store_n(&log_verbose, verbose, __ATOMIC_RELAXED);
 }
 
 int
 log_getverbose(void)
 {
-	return log_verbose;
+	return __atomic_load_n(&log_verbose, __ATOMIC_RELAXED);
 }
 
 static void log_vwrite(int, const char *, const char *, va_list)
@@ -87,7 +88,7 @@ name(const char *fmt, ...)						\
 	int saved = errno;						\
 	va_list ap;							\
 									\
-	if (log_verbose < (min_verbose))				\
+	if (log_getverbose() < (min_verbose))				\
 		return;							\
 	va_start(ap, fmt);						\
 	log_vwrite(pri, (with_errno) ? strerror(saved) : NULL, fmt, ap); \

@@ -58,7 +58,13 @@ struct conf_keyword {
 	long long	 min, max, def;	/* numbers only */
 	int		 (*custom)(struct conf_parser *, char **args, int nargs);
 	int		 nargs;		/* T_CUSTOM: exact count */
+	int		 flags;
 };
+
+/* conf_keyword.flags */
+#define CONF_MULTI	0x01	/* may appear more than once */
+#define CONF_RESTART	0x02	/* a reload cannot change it */
+#define CONF_KEYWORDS	(sizeof(conf_keywords) / sizeof(conf_keywords[0]))
 
 struct conf_token {
 	enum { TOK_WORD, TOK_OPEN, TOK_CLOSE, TOK_EOL, TOK_EOF } kind;
@@ -74,7 +80,7 @@ struct conf_parser {
 	struct conf	*conf;
 	struct conf_channel *channel;	/* the block we are in, or NULL */
 	char		*err;
-	int		 seen_hostname;
+	int		 seen[32];	/* per keyword: line it was set on */
 };
 
 static int	 conf_custom_deliver(struct conf_parser *, char **, int);
@@ -87,51 +93,56 @@ static int	 conf_custom_direction(struct conf_parser *, char **, int);
 #define DAY	86400LL
 
 static const struct conf_keyword conf_keywords[] = {
-	{ "hostname", CTX_GLOBAL, T_HOSTNAME, G(hostname), 0, 0, 0, NULL, 0 },
+	{ "hostname", CTX_GLOBAL, T_HOSTNAME, G(hostname), 0, 0, 0, NULL, 0, 0 },
 	{ "path-identity", CTX_GLOBAL, T_IDENTITY, G(path_identity),
-	    0, 0, 0, NULL, 0 },
-	{ "data-dir", CTX_GLOBAL, T_PATH, G(data_dir), 0, 0, 0, NULL, 0 },
-	{ "user", CTX_GLOBAL, T_NAME, G(user), 0, 0, 0, NULL, 0 },
-	{ "pidfile", CTX_GLOBAL, T_PATH, G(pidfile), 0, 0, 0, NULL, 0 },
+	    0, 0, 0, NULL, 0, 0 },
+	{ "data-dir", CTX_GLOBAL, T_PATH, G(data_dir), 0, 0, 0, NULL, 0,
+	    CONF_RESTART },
+	{ "user", CTX_GLOBAL, T_NAME, G(user), 0, 0, 0, NULL, 0,
+	    CONF_RESTART },
+	{ "pidfile", CTX_GLOBAL, T_PATH, G(pidfile), 0, 0, 0, NULL, 0,
+	    CONF_RESTART },
 	{ "control-socket", CTX_GLOBAL, T_PATH, G(control_socket),
-	    0, 0, 0, NULL, 0 },
+	    0, 0, 0, NULL, 0, CONF_RESTART },
 	{ "control-group", CTX_GLOBAL, T_NAME, G(control_group),
-	    0, 0, 0, NULL, 0 },
+	    0, 0, 0, NULL, 0, CONF_RESTART },
 	{ "log-level", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
-	    conf_custom_log_level, 1 },
+	    conf_custom_log_level, 1, 0 },
 	{ "max-message-size", CTX_GLOBAL, T_SIZE, G(max_message_size),
-	    1024, 1024LL * 1024 * 1024, 10LL * 1024 * 1024, NULL, 0 },
+	    1024, 1024LL * 1024 * 1024, 10LL * 1024 * 1024, NULL, 0, 0 },
 	{ "max-attempts", CTX_GLOBAL, T_NUMBER, G(max_attempts),
-	    1, 1000, 30, NULL, 0 },
+	    1, 1000, 30, NULL, 0, 0 },
 	{ "max-age", CTX_GLOBAL, T_DURATION, G(max_age),
-	    60, 60 * DAY, 5 * DAY, NULL, 0 },
+	    60, 60 * DAY, 5 * DAY, NULL, 0, 0 },
 	{ "retry-min", CTX_GLOBAL, T_DURATION, G(retry_min),
-	    1, DAY, 30, NULL, 0 },
+	    1, DAY, 30, NULL, 0, 0 },
 	{ "retry-max", CTX_GLOBAL, T_DURATION, G(retry_max),
-	    1, 7 * DAY, 3600, NULL, 0 },
+	    1, 7 * DAY, 3600, NULL, 0, 0 },
 	{ "delivery-concurrency", CTX_GLOBAL, T_NUMBER,
-	    G(delivery_concurrency), 1, 256, 8, NULL, 0 },
+	    G(delivery_concurrency), 1, 256, 8, NULL, 0, 0 },
 	{ "deliver", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
-	    conf_custom_deliver, 3 },
+	    conf_custom_deliver, 3, CONF_MULTI },
 	{ "archive", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
-	    conf_custom_archive, 2 },
+	    conf_custom_archive, 2, 0 },
 
 	{ "newsgroup", CTX_CHANNEL, T_NEWSGROUP, C(newsgroup), 0, 0, 0,
-	    NULL, 0 },
-	{ "list", CTX_CHANNEL, T_ADDRESS, C(list), 0, 0, 0, NULL, 0 },
-	{ "list-id", CTX_CHANNEL, T_LIST_ID, C(list_id), 0, 0, 0, NULL, 0 },
+	    NULL, 0, 0 },
+	{ "list", CTX_CHANNEL, T_ADDRESS, C(list), 0, 0, 0, NULL, 0, 0 },
+	{ "list-id", CTX_CHANNEL, T_LIST_ID, C(list_id), 0, 0, 0, NULL, 0, 0 },
 	{ "gateway-address", CTX_CHANNEL, T_ADDRESS, C(gateway_address),
-	    0, 0, 0, NULL, 0 },
-	{ "board", CTX_CHANNEL, T_NAME, C(board), 0, 0, 0, NULL, 0 },
+	    0, 0, 0, NULL, 0, 0 },
+	{ "board", CTX_CHANNEL, T_NAME, C(board), 0, 0, 0, NULL, 0, 0 },
 	{ "direction", CTX_CHANNEL, T_CUSTOM, 0, 0, 0, 0,
-	    conf_custom_direction, 1 },
-	{ "moderated", CTX_CHANNEL, T_BOOL, C(moderated), 0, 1, 0, NULL, 0 },
-	{ "approve", CTX_CHANNEL, T_ADDRESS, C(approve), 0, 0, 0, NULL, 0 },
+	    conf_custom_direction, 1, 0 },
+	{ "moderated", CTX_CHANNEL, T_BOOL, C(moderated), 0, 1, 0, NULL, 0, 0 },
+	{ "approve", CTX_CHANNEL, T_ADDRESS, C(approve), 0, 0, 0, NULL, 0, 0 },
 	{ "subject-tag", CTX_CHANNEL, T_STRING, C(subject_tag), 0, 0, 0,
-	    NULL, 0 },
+	    NULL, 0, 0 },
 	{ "description", CTX_CHANNEL, T_STRING, C(description), 0, 0, 0,
-	    NULL, 0 },
+	    NULL, 0, 0 },
 };
+
+_Static_assert(CONF_KEYWORDS <= 32, "conf_parser.seen is too small");
 
 static const char *side_names[SIDE_MAX] = { "news", "list", "forum" };
 static const char *direction_names[] = {
@@ -164,6 +175,22 @@ const char *
 direction_name(enum direction d)
 {
 	return direction_names[d];
+}
+
+/* Where a keyword keeps a string value in base, or NULL if it has none. */
+static char **
+conf_string(const struct conf_keyword *kw, const void *base)
+{
+	switch (kw->type) {
+	case T_CUSTOM:
+	case T_NUMBER:
+	case T_DURATION:
+	case T_SIZE:
+	case T_BOOL:
+		return NULL;
+	default:
+		return (char **)((const char *)base + kw->offset);
+	}
 }
 
 static int conf_error(struct conf_parser *, int, const char *, ...)
@@ -520,7 +547,7 @@ conf_set_simple(struct conf_parser *ps, const struct conf_keyword *kw,
 {
 	char *base = kw->ctx == CTX_GLOBAL ? (char *)ps->conf :
 	    (char *)ps->channel;
-	char **strp = (char **)(base + kw->offset);
+	char **strp = conf_string(kw, base);
 	long long *nump = (long long *)(base + kw->offset);
 	int *boolp = (int *)(base + kw->offset);
 	long long v;
@@ -691,7 +718,7 @@ conf_keyword_find(const char *name, int ctx)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++)
+	for (i = 0; i < CONF_KEYWORDS; i++)
 		if (conf_keywords[i].ctx == ctx &&
 		    strcmp(conf_keywords[i].name, name) == 0)
 			return &conf_keywords[i];
@@ -748,18 +775,24 @@ conf_channel_finish(struct conf_parser *ps, struct conf_channel *c)
 	return 0;
 }
 
+/* Free the strings of one context's keywords in base. */
+static void
+conf_free_strings(void *base, int ctx)
+{
+	char **strp;
+	size_t i;
+
+	for (i = 0; i < CONF_KEYWORDS; i++)
+		if (conf_keywords[i].ctx == ctx &&
+		    (strp = conf_string(&conf_keywords[i], base)) != NULL)
+			free(*strp);
+}
+
 static void
 conf_channel_free(struct conf_channel *c)
 {
+	conf_free_strings(c, CTX_CHANNEL);
 	free(c->name);
-	free(c->newsgroup);
-	free(c->list);
-	free(c->list_id);
-	free(c->gateway_address);
-	free(c->board);
-	free(c->description);
-	free(c->subject_tag);
-	free(c->approve);
 	free(c);
 }
 
@@ -770,6 +803,7 @@ conf_statement(struct conf_parser *ps, char **args, int nargs, int open,
 {
 	const struct conf_keyword *kw;
 	int ctx = ps->channel != NULL ? CTX_CHANNEL : CTX_GLOBAL;
+	size_t i;
 
 	ps->stmt_line = line;
 	if (ctx == CTX_GLOBAL && strcmp(args[0], "channel") == 0) {
@@ -779,6 +813,9 @@ conf_statement(struct conf_parser *ps, char **args, int nargs, int open,
 		if (!conf_valid_name(args[1]))
 			return conf_error(ps, line, "channel: '%s' is not %s",
 			    args[1], conf_type_wants(T_NAME));
+		for (i = 0; i < CONF_KEYWORDS; i++)
+			if (conf_keywords[i].ctx == CTX_CHANNEL)
+				ps->seen[i] = 0;
 		ps->channel = xcalloc(1, sizeof(*ps->channel));
 		ps->channel->name = xstrdup(args[1]);
 		ps->channel->line = line;
@@ -795,6 +832,11 @@ conf_statement(struct conf_parser *ps, char **args, int nargs, int open,
 			    "outside channel blocks");
 		return conf_error(ps, line, "unknown keyword '%s'", args[0]);
 	}
+	i = kw - conf_keywords;
+	if (ps->seen[i] != 0 && !(kw->flags & CONF_MULTI))
+		return conf_error(ps, line, "%s is already set at line %d",
+		    kw->name, ps->seen[i]);
+	ps->seen[i] = line;
 	if (kw->type == T_CUSTOM) {
 		if (nargs - 1 != kw->nargs)
 			return conf_error(ps, line, "%s: wants %d argument%s",
@@ -803,8 +845,6 @@ conf_statement(struct conf_parser *ps, char **args, int nargs, int open,
 	}
 	if (nargs != 2)
 		return conf_error(ps, line, "%s: wants one argument", kw->name);
-	if (strcmp(kw->name, "hostname") == 0)
-		ps->seen_hostname = 1;
 	return conf_set_simple(ps, kw, args[1], line);
 }
 
@@ -815,7 +855,7 @@ conf_defaults(struct conf *conf)
 
 	conf->refs = 1;
 	TAILQ_INIT(&conf->channels);
-	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++)
+	for (i = 0; i < CONF_KEYWORDS; i++)
 		if (conf_keywords[i].ctx == CTX_GLOBAL &&
 		    (conf_keywords[i].type == T_NUMBER ||
 		    conf_keywords[i].type == T_DURATION ||
@@ -830,7 +870,7 @@ conf_finish(struct conf_parser *ps)
 {
 	struct conf *conf = ps->conf;
 
-	if (!ps->seen_hostname)
+	if (conf->hostname == NULL)
 		return conf_error(ps, ps->stmt_line, "no hostname set; add a line"
 		    " such as: hostname news.example.org");
 	if (conf->path_identity == NULL)
@@ -857,7 +897,7 @@ conf_parse(const char *name, const char *text, size_t len, char **err_r)
 	struct conf_parser ps;
 	struct conf_token tok;
 	char *args[CONF_ARGS_MAX];
-	int nargs = 0, i, line = 1, open = 0;
+	int nargs = 0, i, line = 1, open = 0, closed = 0;
 
 	memset(&ps, 0, sizeof(ps));
 	ps.name = name;
@@ -871,11 +911,12 @@ conf_parse(const char *name, const char *text, size_t len, char **err_r)
 	for (;;) {
 		if (conf_next(&ps, &tok) == -1)
 			break;
-		if (tok.kind == TOK_WORD) {
-			if (open) {
+		if (tok.kind == TOK_WORD || (closed && tok.kind != TOK_EOL &&
+		    tok.kind != TOK_EOF)) {
+			if (open || closed) {
 				free(tok.text);
-				conf_error(&ps, tok.line,
-				    "nothing may follow '{' on its line");
+				conf_error(&ps, tok.line, "nothing may follow"
+				    " '%c' on its line", open ? '{' : '}');
 				break;
 			}
 			if (nargs == 0)
@@ -912,6 +953,7 @@ conf_parse(const char *name, const char *text, size_t len, char **err_r)
 			    entry);
 			ps.conf->nchannels++;
 			ps.channel = NULL;
+			closed = 1;
 			continue;
 		}
 		/* End of a line or of the file: the statement is complete. */
@@ -928,6 +970,7 @@ conf_parse(const char *name, const char *text, size_t len, char **err_r)
 			nargs = 0;
 			open = 0;
 		}
+		closed = 0;
 		if (tok.kind == TOK_EOF) {
 			/* Point at the last line, not past it. */
 			ps.stmt_line = tok.line - (len > 0 &&
@@ -1012,15 +1055,7 @@ conf_unref(struct conf **confp)
 		TAILQ_REMOVE(&conf->channels, c, entry);
 		conf_channel_free(c);
 	}
-	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++)
-		if (conf_keywords[i].ctx == CTX_GLOBAL &&
-		    conf_keywords[i].type != T_CUSTOM &&
-		    conf_keywords[i].type != T_NUMBER &&
-		    conf_keywords[i].type != T_DURATION &&
-		    conf_keywords[i].type != T_SIZE &&
-		    conf_keywords[i].type != T_BOOL)
-			free(*(char **)((char *)conf +
-			    conf_keywords[i].offset));
+	conf_free_strings(conf, CTX_GLOBAL);
 	for (i = 0; i < SIDE_MAX; i++)
 		free(conf->deliver[i].path);
 	free(conf->archive.path);
@@ -1087,7 +1122,7 @@ conf_print_simple(FILE *fp, const void *base, int ctx, const char *indent)
 	const char *s;
 	size_t i;
 
-	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++) {
+	for (i = 0; i < CONF_KEYWORDS; i++) {
 		kw = &conf_keywords[i];
 		if (kw->ctx != ctx || kw->type == T_CUSTOM)
 			continue;
@@ -1106,8 +1141,7 @@ conf_print_simple(FILE *fp, const void *base, int ctx, const char *indent)
 			    "yes" : "no");
 			break;
 		default:
-			s = *(char *const *)((const char *)base + kw->offset);
-			if (s == NULL)
+			if ((s = *conf_string(kw, base)) == NULL)
 				break;
 			fprintf(fp, "%s%s ", indent, kw->name);
 			conf_print_word(fp, s);
@@ -1186,4 +1220,86 @@ conf_channel_by_address(const struct conf *conf, const char *addr)
 		if (c->list != NULL && strcasecmp(c->list, addr) == 0)
 			return c;
 	return NULL;
+}
+
+/*
+ * The outbox target for side s of channel c, or NULL if c lacks the side:
+ * "news" (the one news feed), "list:ADDRESS" or "forum:BOARD".
+ */
+char *
+conf_target(const struct conf_channel *c, enum side s)
+{
+	switch (s) {
+	case SIDE_NEWS:
+		return c->newsgroup != NULL ? xstrdup("news") : NULL;
+	case SIDE_LIST:
+		return c->list != NULL ? xasprintf("list:%s", c->list) : NULL;
+	case SIDE_FORUM:
+		return c->board != NULL ? xasprintf("forum:%s", c->board) :
+		    NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* Every target the configuration delivers to, each once. */
+size_t
+conf_targets(const struct conf *conf, char ***targets_r)
+{
+	const struct conf_channel *c;
+	char **targets = NULL, *t;
+	size_t n = 0, i;
+	int s;
+
+	TAILQ_FOREACH(c, &conf->channels, entry) {
+		for (s = 0; s < SIDE_MAX; s++) {
+			if (conf->deliver[s].kind == TRANSPORT_NONE ||
+			    (t = conf_target(c, s)) == NULL)
+				continue;
+			for (i = 0; i < n && strcmp(targets[i], t) != 0; i++)
+				;
+			if (i < n) {
+				free(t);
+				continue;
+			}
+			targets = xreallocarray(targets, n + 1,
+			    sizeof(*targets));
+			targets[n++] = t;
+		}
+	}
+	if (conf->archive.kind != TRANSPORT_NONE) {
+		targets = xreallocarray(targets, n + 1, sizeof(*targets));
+		targets[n++] = xstrdup("archive");
+	}
+	*targets_r = targets;
+	return n;
+}
+
+/*
+ * The settings a reload cannot change that differ between old and new, as
+ * "data-dir,user", or NULL when there are none.
+ */
+char *
+conf_restart_changes(const struct conf *old, const struct conf *new)
+{
+	const struct conf_keyword *kw;
+	const char *a, *b;
+	char *list = NULL, *tmp;
+	size_t i;
+
+	for (i = 0; i < CONF_KEYWORDS; i++) {
+		kw = &conf_keywords[i];
+		if (!(kw->flags & CONF_RESTART))
+			continue;
+		a = *conf_string(kw, old);
+		b = *conf_string(kw, new);
+		if ((a == NULL && b == NULL) ||
+		    (a != NULL && b != NULL && strcmp(a, b) == 0))
+			continue;
+		tmp = list == NULL ? xstrdup(kw->name) :
+		    xasprintf("%s,%s", list, kw->name);
+		free(list);
+		list = tmp;
+	}
+	return list;
 }

@@ -56,7 +56,8 @@ enum control_state {
 	CS_REQUEST,		/* reading the request line */
 	CS_BODY,		/* reading an injected message */
 	CS_ROUTING,		/* waiting for the router */
-	CS_REPLYING		/* flushing the reply, then closing */
+	CS_REPLYING,		/* flushing the reply */
+	CS_CLOSING		/* half-closed, reading to the client's end */
 };
 
 struct control_session {
@@ -82,6 +83,7 @@ struct control_command {
 	const char	*usage;
 };
 
+static void	 control_event(struct bufferevent *, short, void *);
 static void	 control_cmd_status(struct control_session *, char **, int);
 static void	 control_cmd_queue(struct control_session *, char **, int);
 static void	 control_cmd_dead(struct control_session *, char **, int);
@@ -103,6 +105,7 @@ int
 control_listen(const char *path, uid_t uid, gid_t gid, char **err_r)
 {
 	struct sockaddr_un sun;
+	struct stat sb;
 	mode_t old;
 	int fd;
 
@@ -121,6 +124,11 @@ control_listen(const char *path, uid_t uid, gid_t gid, char **err_r)
 	}
 	/* Only a stale socket may be replaced; the pidfile lock already
 	   made sure no other syncd runs with this configuration. */
+	if (lstat(path, &sb) == 0 && !S_ISSOCK(sb.st_mode)) {
+		*err_r = xasprintf("%s exists and is not a socket", path);
+		close(fd);
+		return -1;
+	}
 	if (unlink(path) == -1 && errno != ENOENT) {
 		*err_r = xasprintf("removing old %s: %s", path,
 		    strerror(errno));
@@ -204,24 +212,34 @@ control_reply(struct control_session *cs, const char *fmt, ...)
 	bufferevent_enable(cs->bev, EV_WRITE);
 }
 
-/* JSON string output, escaped per RFC 8259 section 7. */
+/*
+ * JSON string output, escaped per RFC 8259 section 7; bytes that are not
+ * UTF-8 (raw 8-bit headers) become U+FFFD, so the document stays valid.
+ */
 static void
 control_json_str(struct evbuffer *out, const char *s)
 {
 	const unsigned char *p;
+	size_t n;
 
 	if (s == NULL) {
 		evbuffer_add(out, "null", 4);
 		return;
 	}
 	evbuffer_add(out, "\"", 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
+		n = *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
 		if (*p == '"' || *p == '\\')
 			evbuffer_add_printf(out, "\\%c", *p);
 		else if (*p < 0x20)
 			evbuffer_add_printf(out, "\\u%04x", *p);
-		else
-			evbuffer_add(out, p, 1);
+		else if (n == 1 || (strnlen((const char *)p, n) == n &&
+		    utf8_valid((const char *)p, n)))
+			evbuffer_add(out, p, n);
+		else {
+			evbuffer_add(out, "\\ufffd", 6);
+			n = 1;
+		}
 	}
 	evbuffer_add(out, "\"", 1);
 }
@@ -262,6 +280,7 @@ control_cmd_status(struct control_session *cs, char **args, int nargs)
 	    store_queue(ctl->store, &qi, &nqi) == -1 ||
 	    (msgs = store_message_count(ctl->store)) == -1) {
 		store_channels_free(ci, nci);
+		store_queue_free(qi, nqi);
 		control_reply(cs, "could not read the store");
 		return;
 	}
@@ -437,6 +456,8 @@ control_cmd_retry(struct control_session *cs, char **args, int nargs)
 	}
 	log_info("event=retry session=control:%u id=%s rows=%d", cs->id,
 	    args[0], n);
+	/* A dead letter's target may be gone from the configuration. */
+	outbox_refresh_targets(cs->ctl->outbox);
 	outbox_wake(cs->ctl->outbox);
 	if (cs->json)
 		evbuffer_add_printf(out, "{\"retried\":%d}\n", n);
@@ -634,13 +655,32 @@ control_read(struct bufferevent *bev, void *arg)
 		control_inject_body(cs);
 }
 
+/* After the reply: throw away whatever the client still sends. */
+static void
+control_drain(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
 static void
 control_write(struct bufferevent *bev, void *arg)
 {
 	struct control_session *cs = arg;
 
-	if (cs->state == CS_REPLYING)
-		control_session_free(cs);
+	if (cs->state != CS_REPLYING)
+		return;
+	/*
+	 * The reply is out.  Closing now with unread input (an inject we
+	 * refused before reading it) would send a reset that can destroy
+	 * the reply in flight: half-close, and read to the client's end.
+	 */
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	cs->state = CS_CLOSING;
+	bufferevent_setcb(bev, control_drain, NULL, control_event, cs);
+	bufferevent_enable(bev, EV_READ);
+	control_drain(bev, cs);
 }
 
 static void
@@ -671,7 +711,6 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	cs->ctl = ctl;
 	cs->id = ++ctl->next_id;
-	cs->body = evbuffer_new();
 	cs->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cs->bev == NULL) {
 		log_warnx("event=control-accept error=bufferevent");
@@ -679,6 +718,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 		free(cs);
 		return;
 	}
+	cs->body = evbuffer_new();
 	TAILQ_INSERT_TAIL(&ctl->sessions, cs, entry);
 	bufferevent_setcb(cs->bev, control_read, control_write, control_event,
 	    cs);

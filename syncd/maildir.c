@@ -83,6 +83,23 @@ maildir_write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/* fsync a directory, so the renames in it are durable. */
+static int
+maildir_sync_dir(const char *dir, char **err_r)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1) {
+		*err_r = xasprintf("syncing %s: %s", dir, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int
 maildir_deliver(const char *path, const char *name, const char *data,
     size_t len, int check, char **err_r)
@@ -91,7 +108,7 @@ maildir_deliver(const char *path, const char *name, const char *data,
 	char *tmp = NULL, *dst = NULL, *dir;
 	const char *step;
 	size_t i;
-	int fd = -1, dfd;
+	int fd = -1, rc;
 
 	*err_r = NULL;
 	for (i = 0; i < 3; i++) {
@@ -104,8 +121,10 @@ maildir_deliver(const char *path, const char *name, const char *data,
 		}
 		free(dir);
 	}
+	dir = xasprintf("%s/new", path);
+	/* Found from an earlier try: make sure its rename is durable. */
 	if (check && maildir_exists(path, name))
-		return 0;
+		goto sync;
 
 	tmp = xasprintf("%s/tmp/%s", path, name);
 	dst = xasprintf("%s/new/%s", path, name);
@@ -116,30 +135,26 @@ maildir_deliver(const char *path, const char *name, const char *data,
 	step = "writing";
 	if (maildir_write_all(fd, data, len) == -1 || fsync(fd) == -1)
 		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
+	rc = close(fd);
 	fd = -1;
+	if (rc == -1)
+		goto fail;
 	step = "renaming";
 	if (rename(tmp, dst) == -1)
 		goto fail;
-	/* The rename is durable once the directory is. */
-	dir = xasprintf("%s/new", path);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(dfd);
-		close(dfd);
-	}
+sync:
+	rc = maildir_sync_dir(dir, err_r);
 	free(dir);
 	free(tmp);
 	free(dst);
-	return 0;
+	return rc;
 
 fail:
 	*err_r = xasprintf("%s %s: %s", step, tmp, strerror(errno));
 	if (fd != -1)
 		close(fd);
 	unlink(tmp);
+	free(dir);
 	free(tmp);
 	free(dst);
 	return -1;

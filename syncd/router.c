@@ -36,6 +36,7 @@ struct router_pending {
 	char		*session;
 	enum side	 source;
 	char		*channels;	/* for the log: "a,b" */
+	char		**targets;	/* for the outbox, after the commit */
 	size_t		 ntargets;
 };
 
@@ -237,23 +238,6 @@ router_news_channels(const struct conf *conf, const struct msg *msg,
 	free(groups);
 }
 
-/* The outbox target of side s in channel c, or NULL if c lacks the side. */
-static char *
-router_target(const struct conf_channel *c, enum side s)
-{
-	switch (s) {
-	case SIDE_NEWS:
-		return c->newsgroup != NULL ? xstrdup("news") : NULL;
-	case SIDE_LIST:
-		return c->list != NULL ? xasprintf("list:%s", c->list) : NULL;
-	case SIDE_FORUM:
-		return c->board != NULL ? xasprintf("forum:%s", c->board) :
-		    NULL;
-	default:
-		return NULL;
-	}
-}
-
 static void
 router_finish(struct router_pending *p, enum router_result result,
     const char *reason)
@@ -269,6 +253,9 @@ router_finish(struct router_pending *p, enum router_result result,
 		    log_q(p->msgid), router_result_name(result),
 		    log_q(reason));
 	p->cb(p->arg, result, reason, p->msgid);
+	while (p->ntargets > 0)
+		free(p->targets[--p->ntargets]);
+	free(p->targets);
 	free(p->msgid);
 	free(p->session);
 	free(p->channels);
@@ -279,11 +266,12 @@ static void
 router_committed(void *arg, enum store_result result, const char *err)
 {
 	struct router_pending *p = arg;
+	size_t i;
 
 	switch (result) {
 	case STORE_OK:
-		if (p->ntargets > 0)
-			outbox_wake(p->router->outbox);
+		for (i = 0; i < p->ntargets; i++)
+			outbox_notify(p->router->outbox, p->targets[i]);
 		router_finish(p, ROUTER_ACCEPTED, NULL);
 		break;
 	case STORE_DUPLICATE:
@@ -373,7 +361,7 @@ router_decide(struct router *r, const struct router_input *in,
 		for (s = 0; s < SIDE_MAX; s++) {
 			if (!(to & (1 << s)) ||
 			    conf->deliver[s].kind == TRANSPORT_NONE ||
-			    (target = router_target(c, s)) == NULL)
+			    (target = conf_target(c, s)) == NULL)
 				continue;
 			router_set_add(&m->targets, &m->ntargets, target);
 			free(target);
@@ -478,12 +466,20 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 	m->from = msg_from(msg);
 	m->refs = msg_get_unfolded(msg, "References");
 	m->parent = msg_parent_id(msg);
+	if (m->parent != NULL && strcmp(m->parent, m->msgid) == 0) {
+		/* A message is not its own parent. */
+		free(m->parent);
+		m->parent = NULL;
+	}
 	/* Stored in canonical form: CRLF line ends. */
 	m->raw = msg_build(msg, &len);
 	m->len = len;
 	msg_free(&msg);
 
 	p->ntargets = m->ntargets;
+	p->targets = xcalloc(m->ntargets + 1, sizeof(*p->targets));
+	for (i = 0; i < m->ntargets; i++)
+		p->targets[i] = xstrdup(m->targets[i]);
 	for (i = 0; i < m->nchannels; i++) {
 		v = p->channels;
 		p->channels = v == NULL ? xstrdup(m->channels[i]) :

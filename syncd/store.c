@@ -3,10 +3,11 @@
  *
  * One writer connection lives on the event loop.  Messages and outbox
  * results are queued by store_add() and store_outbox_result() and committed
- * together, in one transaction, when the loop has run every callback that
- * was ready (the commit event has the lower priority); only after that
- * commit are the callers told, so a sender is acknowledged only for what is
- * on disk.  Each queued item runs under its own savepoint, so one duplicate
+ * together, in one transaction, by an event activated with the first of
+ * them: libevent runs it after every callback already due in this turn of
+ * the loop, so arrivals that came in together share the commit.  Only
+ * after that commit are the callers told, so a sender is acknowledged only
+ * for what is on disk.  Each queued item runs under its own savepoint, so one duplicate
  * does not spoil the batch.
  *
  * The WAL is checkpointed by a thread of our own with its own connection,
@@ -57,8 +58,6 @@ static const char *store_schema[] = {
 	"  parent TEXT,"
 	"  size INTEGER NOT NULL,"
 	"  raw BLOB NOT NULL);"
-	/* Thread links: a message's parent by Message-ID. */
-	"CREATE INDEX message_parent ON message(parent);"
 	/* Channel membership: a crosspost is one message in several. */
 	"CREATE TABLE membership ("
 	"  channel TEXT NOT NULL,"
@@ -81,7 +80,10 @@ static const char *store_schema[] = {
 	"  message INTEGER NOT NULL,"
 	"  PRIMARY KEY (newsgroup, number)) WITHOUT ROWID;"
 	"CREATE INDEX article_message ON article(message);"
-	/* One row per message and target; state 0 pending, 1 done, 2 dead. */
+	/*
+	 * One row per message and target; state 0 pending, 1 done, 2 dead.
+	 * max-age counts from "since": the creation, or the last retry.
+	 */
 	"CREATE TABLE outbox ("
 	"  id INTEGER PRIMARY KEY,"
 	"  message INTEGER NOT NULL,"
@@ -89,12 +91,14 @@ static const char *store_schema[] = {
 	"  state INTEGER NOT NULL DEFAULT 0,"
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  created INTEGER NOT NULL,"
+	"  since INTEGER NOT NULL,"
 	"  next_try INTEGER NOT NULL,"
 	"  updated INTEGER,"
 	"  last_error TEXT,"
 	"  UNIQUE (message, target));"
-	"CREATE INDEX outbox_due ON outbox(next_try) WHERE state = 0;"
-	"CREATE INDEX outbox_open ON outbox(state, target) WHERE state != 1;",
+	"CREATE INDEX outbox_due ON outbox(target, next_try) WHERE state = 0;"
+	"CREATE INDEX outbox_open ON outbox(state, target) WHERE state != 1;"
+	"CREATE INDEX outbox_dead ON outbox(id) WHERE state = 2;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof(store_schema) / sizeof(store_schema[0])))
@@ -111,10 +115,14 @@ enum store_stmt {
 	S_INSERT_OUTBOX,
 	S_OUTBOX_RESULT,
 	S_OUTBOX_DUE,
+	S_OUTBOX_TARGETS,
+	S_OUTBOX_MAX_ID,
 	S_OUTBOX_NEXT,
 	S_MESSAGE_RAW,
-	S_OUTBOX_RETRY,
+	S_OUTBOX_RETRY_ONE,
+	S_OUTBOX_RETRY_ALL,
 	S_OUTBOX_LIST,
+	S_OUTBOX_LIST_ALL,
 	S_QUEUE,
 	S_CHANNELS,
 	S_MESSAGE_COUNT,
@@ -141,32 +149,43 @@ static const char *store_sql[S_MAX] = {
 	[S_INSERT_ARTICLE] = "INSERT INTO article (newsgroup, number, message)"
 	    " VALUES (?1, ?2, ?3)",
 	[S_INSERT_OUTBOX] = "INSERT OR IGNORE INTO outbox (message, target,"
-	    " created, next_try) VALUES (?1, ?2, ?3, ?3)",
+	    " created, since, next_try) VALUES (?1, ?2, ?3, ?3, ?3)",
 	[S_OUTBOX_RESULT] = "UPDATE outbox SET state = ?2, attempts ="
 	    " attempts + 1, next_try = ?3, updated = ?4, last_error = ?5"
 	    " WHERE id = ?1",
 	/*
 	 * A reply waits while its parent is still pending for the same
-	 * target, so no side sees a child before its parent.
+	 * target, so no side sees a child before its parent.  Only a parent
+	 * stored earlier counts: a message naming itself, or two naming each
+	 * other, must not wait for ever.
 	 */
 	[S_OUTBOX_DUE] = "SELECT o.id, o.message, m.msgid, o.target,"
-	    " o.attempts, o.created FROM outbox o"
+	    " o.attempts, o.created, o.since FROM outbox o"
 	    " JOIN message m ON m.id = o.message"
-	    " WHERE o.state = 0 AND o.next_try <= ?1"
+	    " WHERE o.state = 0 AND o.target = ?3 AND o.next_try <= ?1"
 	    " AND NOT EXISTS (SELECT 1 FROM message p"
 	    "  JOIN outbox po ON po.message = p.id"
-	    "  WHERE p.msgid = m.parent AND po.target = o.target"
-	    "  AND po.state = 0)"
+	    "  WHERE p.msgid = m.parent AND p.id < m.id"
+	    "  AND po.target = o.target AND po.state = 0)"
 	    " ORDER BY o.next_try, o.id LIMIT ?2",
+	[S_OUTBOX_TARGETS] = "SELECT DISTINCT target FROM outbox"
+	    " WHERE state = 0",
+	[S_OUTBOX_MAX_ID] = "SELECT max(id) FROM outbox",
 	[S_OUTBOX_NEXT] = "SELECT min(next_try) FROM outbox WHERE state = 0",
 	[S_MESSAGE_RAW] = "SELECT raw FROM message WHERE id = ?1",
-	[S_OUTBOX_RETRY] = "UPDATE outbox SET state = 0, next_try = ?2,"
-	    " attempts = 0, updated = ?2 WHERE state = 2"
-	    " AND (?1 = 0 OR id = ?1)",
+	[S_OUTBOX_RETRY_ONE] = "UPDATE outbox SET state = 0, next_try = ?2,"
+	    " since = ?2, attempts = 0, updated = ?2 WHERE id = ?1"
+	    " AND state = 2",
+	[S_OUTBOX_RETRY_ALL] = "UPDATE outbox SET state = 0, next_try = ?2,"
+	    " since = ?2, attempts = 0, updated = ?2 WHERE state = 2",
 	[S_OUTBOX_LIST] = "SELECT o.id, m.msgid, o.target, o.state,"
 	    " o.attempts, o.created, o.next_try, o.updated, o.last_error"
 	    " FROM outbox o JOIN message m ON m.id = o.message"
-	    " WHERE ?1 < 0 OR o.state = ?1 ORDER BY o.id DESC LIMIT ?2",
+	    " WHERE o.state = ?1 ORDER BY o.id DESC LIMIT ?2",
+	[S_OUTBOX_LIST_ALL] = "SELECT o.id, m.msgid, o.target, o.state,"
+	    " o.attempts, o.created, o.next_try, o.updated, o.last_error"
+	    " FROM outbox o JOIN message m ON m.id = o.message"
+	    " ORDER BY o.id DESC LIMIT ?2",
 	[S_QUEUE] = "SELECT target, state, count(*), min(created) FROM outbox"
 	    " WHERE state != 1 GROUP BY target, state ORDER BY target, state",
 	[S_CHANNELS] = "SELECT channel, messages, last FROM channel_stats"
@@ -381,10 +400,6 @@ store_open(const char *dir, struct event_base *base, char **err_r)
 	sqlite3_wal_hook(store->db, store_wal_hook, store);
 
 	store->commit_ev = event_new(base, -1, 0, store_commit, store);
-	/* Commit after every ready callback has queued its work. */
-	if (event_base_get_npriorities(base) > 1)
-		event_priority_set(store->commit_ev,
-		    event_base_get_npriorities(base) - 1);
 
 	if ((errno = pthread_create(&store->ckpt_thread, NULL,
 	    store_checkpointer, store)) != 0) {
@@ -479,6 +494,14 @@ store_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+static int
+store_read_error(struct store *store, sqlite3_stmt *st)
+{
+	log_warnx("event=store-read error=%s", log_q(sqlite3_errmsg(store->db)));
+	sqlite3_reset(st);
+	return -1;
+}
+
 int
 store_has_msgid(struct store *store, const char *msgid)
 {
@@ -487,13 +510,10 @@ store_has_msgid(struct store *store, const char *msgid)
 
 	store_bind_text(st, 1, msgid);
 	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_read_error(store, st);
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	log_warnx("event=store-read error=%s", log_q(sqlite3_errmsg(store->db)));
-	return -1;
+	return rc == SQLITE_ROW;
 }
 
 /* Insert one message with its memberships, articles and outbox rows. */
@@ -617,11 +637,6 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 	if (n == 0)
 		return;
 
-	if (store->fail_commits > 0) {
-		store->fail_commits--;
-		failure = "database or disk is full (fault injected)";
-		goto done;
-	}
 	if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		snprintf(failbuf, sizeof(failbuf), "%s",
@@ -653,7 +668,13 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 			    log_q(sqlite3_errstr(rc)));
 		}
 	}
-	if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (store->fail_commits > 0) {
+		/* Fault injection: the commit fails as on a full disk. */
+		store->fail_commits--;
+		failure = "database or disk is full (fault injected)";
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	} else if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
 		snprintf(failbuf, sizeof(failbuf), "%s",
 		    sqlite3_errmsg(store->db));
 		failure = failbuf;
@@ -666,7 +687,11 @@ done:
 		    log_q(failure));
 	while ((op = TAILQ_FIRST(&batch)) != NULL) {
 		TAILQ_REMOVE(&batch, op, entry);
-		if (failure != NULL && op->result != STORE_DUPLICATE)
+		/*
+		 * Even a duplicate fails with the batch: the copy it
+		 * duplicated may have been in this very transaction.
+		 */
+		if (failure != NULL)
 			op->result = STORE_TEMPFAIL;
 		if (op->cb != NULL)
 			op->cb(op->arg, op->result,
@@ -766,48 +791,103 @@ outbox_row_free(struct outbox_row **rowp)
 	free(row);
 }
 
+
+/*
+ * Step st to its end, one element of size bytes per row filled by fill.
+ * On a read error the rows so far are still handed back, for the caller
+ * to free with its own function.
+ */
 static int
-store_read_error(struct store *store, sqlite3_stmt *st)
+store_collect(struct store *store, sqlite3_stmt *st, size_t size,
+    void (*fill)(sqlite3_stmt *, void *), void **rows_r, size_t *n_r)
 {
-	log_warnx("event=store-read error=%s", log_q(sqlite3_errmsg(store->db)));
+	char *rows = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			rows = xreallocarray(rows, cap, size);
+		}
+		memset(rows + n * size, 0, size);
+		fill(st, rows + n * size);
+		n++;
+	}
+	*rows_r = rows;
+	*n_r = n;
+	if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
 	sqlite3_reset(st);
-	return -1;
+	return 0;
+}
+
+static void
+store_fill_due(sqlite3_stmt *st, void *elem)
+{
+	struct outbox_row *row = xcalloc(1, sizeof(*row));
+
+	row->id = sqlite3_column_int64(st, 0);
+	row->message = sqlite3_column_int64(st, 1);
+	row->msgid = store_column_text(st, 2);
+	row->target = store_column_text(st, 3);
+	row->attempts = sqlite3_column_int64(st, 4);
+	row->created = sqlite3_column_int64(st, 5);
+	row->since = sqlite3_column_int64(st, 6);
+	*(struct outbox_row **)elem = row;
 }
 
 int
-store_outbox_due(struct store *store, time_t now, size_t limit,
-    struct outbox_row ***rows_r, size_t *n_r)
+store_outbox_due(struct store *store, const char *target, time_t now,
+    size_t limit, struct outbox_row ***rows_r, size_t *n_r)
 {
 	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_DUE);
-	struct outbox_row **rows = NULL, *row;
-	size_t n = 0;
-	int rc;
 
-	*rows_r = NULL;
-	*n_r = 0;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row = xcalloc(1, sizeof(*row));
-		row->id = sqlite3_column_int64(st, 0);
-		row->message = sqlite3_column_int64(st, 1);
-		row->msgid = store_column_text(st, 2);
-		row->target = store_column_text(st, 3);
-		row->attempts = sqlite3_column_int64(st, 4);
-		row->created = sqlite3_column_int64(st, 5);
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		rows[n++] = row;
+	store_bind_text(st, 3, target);
+	if (store_collect(store, st, sizeof(**rows_r), store_fill_due,
+	    (void **)rows_r, n_r) == -1) {
+		while (*n_r > 0)
+			outbox_row_free(&(*rows_r)[--*n_r]);
+		free(*rows_r);
+		*rows_r = NULL;
+		return -1;
 	}
-	if (rc != SQLITE_DONE) {
-		while (n > 0)
-			outbox_row_free(&rows[--n]);
-		free(rows);
-		return store_read_error(store, st);
-	}
-	sqlite3_reset(st);
-	*rows_r = rows;
-	*n_r = n;
 	return 0;
+}
+
+static void
+store_fill_target(sqlite3_stmt *st, void *elem)
+{
+	*(char **)elem = store_column_text(st, 0);
+}
+
+int
+store_outbox_targets(struct store *store, char ***targets_r, size_t *n_r)
+{
+	if (store_collect(store, store_stmt(store, S_OUTBOX_TARGETS),
+	    sizeof(**targets_r), store_fill_target, (void **)targets_r,
+	    n_r) == -1) {
+		while (*n_r > 0)
+			free((*targets_r)[--*n_r]);
+		free(*targets_r);
+		*targets_r = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int64_t
+store_outbox_max_id(struct store *store)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_MAX_ID);
+	int64_t id = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return id;
 }
 
 time_t
@@ -847,7 +927,8 @@ store_message_raw(struct store *store, int64_t message, char **raw_r,
 int
 store_outbox_retry(struct store *store, int64_t id)
 {
-	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_RETRY);
+	sqlite3_stmt *st = store_stmt(store, id != 0 ? S_OUTBOX_RETRY_ONE :
+	    S_OUTBOX_RETRY_ALL);
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, time(NULL));
@@ -859,37 +940,38 @@ store_outbox_retry(struct store *store, int64_t id)
 	return sqlite3_changes(store->db);
 }
 
+static void
+store_fill_row_info(sqlite3_stmt *st, void *elem)
+{
+	struct store_row_info *r = elem;
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->msgid = store_column_text(st, 1);
+	r->target = store_column_text(st, 2);
+	r->state = sqlite3_column_int(st, 3);
+	r->attempts = sqlite3_column_int64(st, 4);
+	r->created = sqlite3_column_int64(st, 5);
+	r->next_try = sqlite3_column_int64(st, 6);
+	r->updated = sqlite3_column_int64(st, 7);
+	r->last_error = store_column_text(st, 8);
+}
+
 int
 store_outbox_list(struct store *store, int state, size_t limit,
     struct store_row_info **rows_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_stmt(store, S_OUTBOX_LIST);
-	struct store_row_info *rows = NULL, *r;
-	size_t n = 0;
-	int rc;
+	sqlite3_stmt *st = store_stmt(store, state < 0 ? S_OUTBOX_LIST_ALL :
+	    S_OUTBOX_LIST);
 
 	sqlite3_bind_int(st, 1, state);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		r = &rows[n++];
-		r->id = sqlite3_column_int64(st, 0);
-		r->msgid = store_column_text(st, 1);
-		r->target = store_column_text(st, 2);
-		r->state = sqlite3_column_int(st, 3);
-		r->attempts = sqlite3_column_int64(st, 4);
-		r->created = sqlite3_column_int64(st, 5);
-		r->next_try = sqlite3_column_int64(st, 6);
-		r->updated = sqlite3_column_int64(st, 7);
-		r->last_error = store_column_text(st, 8);
+	if (store_collect(store, st, sizeof(**rows_r), store_fill_row_info,
+	    (void **)rows_r, n_r) == -1) {
+		store_row_info_free(*rows_r, *n_r);
+		*rows_r = NULL;
+		*n_r = 0;
+		return -1;
 	}
-	if (rc != SQLITE_DONE) {
-		store_row_info_free(rows, n);
-		return store_read_error(store, st);
-	}
-	sqlite3_reset(st);
-	*rows_r = rows;
-	*n_r = n;
 	return 0;
 }
 
@@ -906,30 +988,28 @@ store_row_info_free(struct store_row_info *rows, size_t n)
 	free(rows);
 }
 
+static void
+store_fill_queue(sqlite3_stmt *st, void *elem)
+{
+	struct store_queue_info *r = elem;
+
+	r->target = store_column_text(st, 0);
+	r->state = sqlite3_column_int(st, 1);
+	r->count = sqlite3_column_int64(st, 2);
+	r->oldest = sqlite3_column_int64(st, 3);
+}
+
 int
 store_queue(struct store *store, struct store_queue_info **rows_r,
     size_t *n_r)
 {
-	sqlite3_stmt *st = store_stmt(store, S_QUEUE);
-	struct store_queue_info *rows = NULL, *r;
-	size_t n = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		r = &rows[n++];
-		r->target = store_column_text(st, 0);
-		r->state = sqlite3_column_int(st, 1);
-		r->count = sqlite3_column_int64(st, 2);
-		r->oldest = sqlite3_column_int64(st, 3);
+	if (store_collect(store, store_stmt(store, S_QUEUE), sizeof(**rows_r),
+	    store_fill_queue, (void **)rows_r, n_r) == -1) {
+		store_queue_free(*rows_r, *n_r);
+		*rows_r = NULL;
+		*n_r = 0;
+		return -1;
 	}
-	if (rc != SQLITE_DONE) {
-		store_queue_free(rows, n);
-		return store_read_error(store, st);
-	}
-	sqlite3_reset(st);
-	*rows_r = rows;
-	*n_r = n;
 	return 0;
 }
 
@@ -943,29 +1023,27 @@ store_queue_free(struct store_queue_info *rows, size_t n)
 	free(rows);
 }
 
+static void
+store_fill_channel(sqlite3_stmt *st, void *elem)
+{
+	struct store_channel_info *r = elem;
+
+	r->channel = store_column_text(st, 0);
+	r->messages = sqlite3_column_int64(st, 1);
+	r->last = sqlite3_column_int64(st, 2);
+}
+
 int
 store_channels(struct store *store, struct store_channel_info **rows_r,
     size_t *n_r)
 {
-	sqlite3_stmt *st = store_stmt(store, S_CHANNELS);
-	struct store_channel_info *rows = NULL, *r;
-	size_t n = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		r = &rows[n++];
-		r->channel = store_column_text(st, 0);
-		r->messages = sqlite3_column_int64(st, 1);
-		r->last = sqlite3_column_int64(st, 2);
+	if (store_collect(store, store_stmt(store, S_CHANNELS),
+	    sizeof(**rows_r), store_fill_channel, (void **)rows_r, n_r) == -1) {
+		store_channels_free(*rows_r, *n_r);
+		*rows_r = NULL;
+		*n_r = 0;
+		return -1;
 	}
-	if (rc != SQLITE_DONE) {
-		store_channels_free(rows, n);
-		return store_read_error(store, st);
-	}
-	sqlite3_reset(st);
-	*rows_r = rows;
-	*n_r = n;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,10 @@ syncctl_connect(const char *path)
 	return fd;
 }
 
+/*
+ * Send data; if syncd stops reading (it refused the request early), stop
+ * too: its reply, read next, says why.
+ */
 static void
 syncctl_write(int fd, const char *data, size_t len)
 {
@@ -124,6 +129,8 @@ syncctl_write(int fd, const char *data, size_t len)
 		if ((n = write(fd, data, len)) == -1) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EPIPE || errno == ECONNRESET)
+				return;
 			fprintf(stderr, "syncctl: writing to syncd: %s\n",
 			    strerror(errno));
 			exit(SYNCCTL_EX_UNREACHABLE);
@@ -178,10 +185,12 @@ main(int argc, char *argv[])
 	size_t body_len = 0, reply_len;
 	struct conf *conf = NULL;
 	enum side side;
-	int ch, json = 0, fd, i, status;
+	int ch, json = 0, inject, fd, i, status;
 
 	log_init(1, 0, "syncctl");
-	while ((ch = getopt_long(argc, argv, "+c:s:h", longopts, NULL)) != -1) {
+	signal(SIGPIPE, SIG_IGN);
+	/* GNU getopt takes the options wherever they stand. */
+	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -209,30 +218,12 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
+	inject = strcmp(argv[0], "inject") == 0;
+	if (!inject && (source != NULL || to != NULL || board != NULL))
+		usage();
 
-	if (strcmp(argv[0], "inject") == 0) {
-		/* Options may also follow the command word. */
-		optind = 1;
-		while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) !=
-		    -1) {
-			switch (ch) {
-			case 'j':
-				json = 1;
-				break;
-			case 'S':
-				source = optarg;
-				break;
-			case 't':
-				to = optarg;
-				break;
-			case 'b':
-				board = optarg;
-				break;
-			default:
-				usage();
-			}
-		}
-		if (argc - optind != 1 || source == NULL)
+	if (inject) {
+		if (argc != 2 || source == NULL)
 			usage();
 		if (side_from_name(source, &side) == -1) {
 			fprintf(stderr, "syncctl: --source must be news, list"
@@ -245,9 +236,9 @@ main(int argc, char *argv[])
 			    " single word\n");
 			return SYNCCTL_EX_USAGE;
 		}
-		body = syncctl_read_file(argv[optind], &body_len);
+		body = syncctl_read_file(argv[1], &body_len);
 		if (body_len == 0) {
-			fprintf(stderr, "syncctl: %s is empty\n", argv[optind]);
+			fprintf(stderr, "syncctl: %s is empty\n", argv[1]);
 			return SYNCCTL_EX_USAGE;
 		}
 		request = xasprintf("inject %s %zu%s%s%s%s%s\n", source,
@@ -310,8 +301,7 @@ main(int argc, char *argv[])
 		status = SYNCCTL_EX_UNREACHABLE;
 	} else {
 		fputs(nl, stdout);
-		status = strcmp(argv[0], "inject") == 0 ?
-		    syncctl_inject_status(nl, json) : 0;
+		status = inject ? syncctl_inject_status(nl, json) : 0;
 		if (fflush(stdout) != 0)
 			status = SYNCCTL_EX_REFUSED;
 	}

@@ -144,39 +144,12 @@ syncd_apply(struct syncd *sd, struct conf *conf)
 	sd->archive = syncd_transport_new(sd, conf, &conf->archive);
 	router_set_conf(sd->router, conf);
 	outbox_set_conf(sd->outbox, conf);
-	control_set_conf(sd->control, conf);
+	if (sd->control != NULL)
+		control_set_conf(sd->control, conf);
 	log_setverbose(conf->log_verbose || sd->verbose);
 	conf_unref(&sd->conf);
 	sd->conf = conf_ref(conf);
 	outbox_wake(sd->outbox);
-}
-
-/* Settings bound at start-up; a reload can only report their change. */
-static void
-syncd_reload_warn(const struct conf *old, const struct conf *new)
-{
-	static const struct {
-		const char *name;
-		size_t offset;
-	} fixed[] = {
-		{ "data-dir", offsetof(struct conf, data_dir) },
-		{ "user", offsetof(struct conf, user) },
-		{ "pidfile", offsetof(struct conf, pidfile) },
-		{ "control-socket", offsetof(struct conf, control_socket) },
-		{ "control-group", offsetof(struct conf, control_group) },
-	};
-	const char *a, *b;
-	size_t i;
-
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		a = *(char *const *)((const char *)old + fixed[i].offset);
-		b = *(char *const *)((const char *)new + fixed[i].offset);
-		if ((a == NULL) != (b == NULL) ||
-		    (a != NULL && strcmp(a, b) != 0))
-			log_warnx("event=reload setting=%s result=ignored"
-			    " reason=\"takes effect after a restart\"",
-			    fixed[i].name);
-	}
 }
 
 static void
@@ -184,7 +157,7 @@ syncd_reload(void *arg, char **err_r)
 {
 	struct syncd *sd = arg;
 	struct conf *conf;
-	char *err = NULL;
+	char *err = NULL, *fixed;
 
 	if ((conf = conf_load(sd->conf_file, &err)) == NULL) {
 		log_warnx("event=reload result=refused error=%s", log_q(err));
@@ -195,7 +168,11 @@ syncd_reload(void *arg, char **err_r)
 		return;
 	}
 	syncd_absolute_paths(conf, sd->cwd);
-	syncd_reload_warn(sd->conf, conf);
+	if ((fixed = conf_restart_changes(sd->conf, conf)) != NULL) {
+		log_warnx("event=reload settings=%s result=ignored"
+		    " reason=\"takes effect after a restart\"", fixed);
+		free(fixed);
+	}
 	syncd_apply(sd, conf);
 	log_info("event=reload result=ok config=%s channels=%zu",
 	    log_q(sd->conf_file), conf->nchannels);
@@ -223,6 +200,11 @@ syncd_signal(evutil_socket_t sig, short events, void *arg)
 	struct syncd *sd = arg;
 
 	if (sig == SIGHUP) {
+		if (sd->stopping) {
+			log_info("event=signal signal=HUP action=ignored"
+			    " reason=stopping");
+			return;
+		}
 		log_info("event=signal signal=HUP action=reload");
 		syncd_reload(sd, NULL);
 		return;
@@ -468,8 +450,6 @@ main(int argc, char *argv[])
 		fatalx("event=start error=\"libevent has no pthreads support\"");
 	if ((sd.base = event_base_new()) == NULL)
 		fatalx("event=start error=\"event_base_new failed\"");
-	/* Priority 1 is for the store's group commit: after all I/O. */
-	event_base_priority_init(sd.base, 2);
 
 	if ((sd.store = store_open(conf->data_dir, sd.base, &err)) == NULL)
 		fatalx("event=start store=%s error=%s", log_q(conf->data_dir),

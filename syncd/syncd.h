@@ -123,6 +123,13 @@ struct conf_channel *conf_channel_by_list_id(const struct conf *,
 struct conf_channel *conf_channel_by_address(const struct conf *,
 		    const char *);
 struct conf_channel *conf_channel_by_board(const struct conf *, const char *);
+/* Settings a reload cannot change that differ: "a,b", or NULL. */
+char		*conf_restart_changes(const struct conf *old,
+		    const struct conf *new);
+/* The outbox target of a channel's side, or NULL (caller frees). */
+char		*conf_target(const struct conf_channel *, enum side);
+/* Every target the configuration delivers to (caller frees each). */
+size_t		 conf_targets(const struct conf *, char ***targets_r);
 const char	*side_name(enum side);
 int		 side_from_name(const char *, enum side *);
 const char	*direction_name(enum direction);
@@ -164,6 +171,7 @@ struct outbox_row {
 	char		*target;
 	long long	 attempts;
 	time_t		 created;
+	time_t		 since;		/* max-age counts from here */
 };
 void		 outbox_row_free(struct outbox_row **);
 
@@ -207,11 +215,16 @@ void		 store_outbox_result(struct store *, int64_t id, int state,
 /* Commit what is queued now. */
 void		 store_flush(struct store *);
 /*
- * Rows due at now, oldest first, at most limit, skipping any row whose
- * message's parent still waits for the same target.
+ * Rows for target due at now, oldest first, at most limit, skipping any
+ * row whose message's parent (stored earlier) still waits for the target.
  */
-int		 store_outbox_due(struct store *, time_t now, size_t limit,
-		    struct outbox_row ***rows_r, size_t *n_r);
+int		 store_outbox_due(struct store *, const char *target, time_t now,
+		    size_t limit, struct outbox_row ***rows_r, size_t *n_r);
+/* The targets with pending rows. */
+int		 store_outbox_targets(struct store *, char ***targets_r,
+		    size_t *n_r);
+/* The highest outbox row id so far (0 when empty). */
+int64_t		 store_outbox_max_id(struct store *);
 /* The earliest next_try of a pending row, or -1 if none. */
 time_t		 store_outbox_next(struct store *);
 /* The raw bytes of a stored message (caller frees). */
@@ -317,8 +330,13 @@ struct outbox;
 typedef struct transport *(*outbox_resolve_fn)(void *arg, const char *target);
 struct outbox	*outbox_new(struct event_base *, struct store *,
 		    outbox_resolve_fn, void *arg);
+/* Sets the configuration and adds a queue for each of its targets. */
 void		 outbox_set_conf(struct outbox *, struct conf *);
-/* New rows were committed: look for due work now. */
+/* Add a queue for every target with pending rows in the store. */
+void		 outbox_refresh_targets(struct outbox *);
+/* New rows were committed for target: look for due work now. */
+void		 outbox_notify(struct outbox *, const char *target);
+/* Look for due work now. */
 void		 outbox_wake(struct outbox *);
 /* Deliveries in flight. */
 size_t		 outbox_inflight(struct outbox *);

@@ -84,6 +84,16 @@ check_eq "an article for no channel is rejected" "rejected <bad2@example.org>: n
 out=$("$SYNCCTL" -c "$C" frobnicate 2>&1)
 check_eq "an unknown command is refused" "syncctl: unknown command 'frobnicate'" "$out"
 
+# Refusals reach syncctl with their reason, even before it sent it all.
+head -c 11000000 /dev/zero | tr '\0' 'x' > "$T/huge"
+out=$("$SYNCCTL" -c "$C" inject --source news "$T/huge" 2>&1)
+rc=$?
+check_eq "an oversized inject is refused with the reason" \
+	"1 syncctl: inject: 11000000 bytes is larger than max-message-size (10485760)" "$rc $out"
+printf 'From: a@example.org\r\nMessage-ID: <u8@example.org>\r\nNewsgroups: caf\351.test\r\n\r\nx\r\n' > "$T/latin1"
+"$SYNCCTL" -c "$C" --json inject --source news "$T/latin1" > "$T/latin1.json"
+check "--json stays valid JSON with 8-bit input" /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['result']=='rejected'" "$T/latin1.json"
+
 check "the outbox drains" wait_for 10 sh -c "'$SYNCCTL' -c '$C' queue | grep -q 'the outbox is empty'"
 
 # Reload: a broken file is refused and the old configuration keeps running.

@@ -45,6 +45,17 @@ check "deliveries run as nobody" wait_for 10 owned_by_nobody
 stop_syncd
 check_eq "it stops cleanly as nobody" 0 "$SYNCD_STATUS"
 
+# The control socket never replaces a file that is not a socket.
+C3=$T/clobber.conf
+write_conf "$C3"
+sed -i "s|$T/data|$T/data3|; s|control-socket .*|control-socket $T/precious|; s|pidfile .*|pidfile $T/run3/syncd.pid|" "$C3"
+echo keep > "$T/precious"
+"$SYNCD" -f "$C3" > "$T/clobber.out" 2>&1
+rc=$?
+check_eq "a control-socket path holding a file stops the start" 1 "$rc"
+check "and says why" grep -q "exists and is not a socket" "$T/clobber.out"
+check_eq "the file is untouched" keep "$(cat "$T/precious")"
+
 # Daemon mode: the starting process returns, the daemon writes its pid.
 C2=$T/daemon.conf
 write_conf "$C2"

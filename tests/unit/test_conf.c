@@ -222,6 +222,16 @@ test_errors(void **state)
 	    "\tnewsgroup a.b\n\tlist a..b@example.org\n}\n",
 	    "t.conf:4: list: 'a..b@example.org' is not a mail address"
 	    " (local@domain)");
+	/* Found in review: "}" took a statement after it, and a repeated
+	   setting silently replaced the first. */
+	assert_error(BASE "channel b {\n\tboard x\n\tlist x@y.org\n"
+	    "} hostname h.example.org\n",
+	    "t.conf:10: nothing may follow '}' on its line");
+	assert_error("hostname gw.example.org\nchannel a {\n"
+	    "\tboard x\n\tnewsgroup a.b\n\tboard y\n}\n",
+	    "t.conf:5: board is already set at line 3");
+	assert_error("hostname gw.example.org\nmax-age 1d\nmax-age 2d\n",
+	    "t.conf:3: max-age is already set at line 2");
 	assert_error("hostname gw.example.org\na b c d e f g h i\n",
 	    "t.conf:2: too many arguments");
 

@@ -131,7 +131,8 @@ test_transport(void **state)
 	struct conf *conf = test_conf("hostname gw.test.example\n"
 	    "channel a {\n\tnewsgroup a.b\n\tboard a\n}\n");
 	struct transport *t;
-	struct outbox_row row = { 7, 1, "<m@x>", "list:a@x.org", 0, 1000 };
+	struct outbox_row row = { 7, 1, "<m@x>", "list:a@x.org", 0, 1000,
+	    1000 };
 	struct delivery d;
 	struct done r = { 0, DELIVERY_TEMPFAIL };
 	char cmd[512];

@@ -494,8 +494,8 @@ test_canonical(void **state)
 
 	expect(f, SIDE_FORUM, NULL, "a", "Message-ID: <lf@x>\nSubject: s\n\n"
 	    "line\n", ROUTER_ACCEPTED, NULL);
-	assert_int_equal(store_outbox_due(f->store, time(NULL) + 5, 10, &rows,
-	    &n), 0);
+	assert_int_equal(store_outbox_due(f->store, "news", time(NULL) + 5,
+	    10, &rows, &n), 0);
 	assert_true(n > 0);
 	assert_int_equal(store_message_raw(f->store, rows[0]->message, &raw,
 	    &len), 0);

@@ -184,20 +184,39 @@ test_article_numbers(void **state)
 	assert_int_equal(store_article_number(f->store, "g", "<1@x>"), 1);
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Due rows over all targets with pending rows; first gets the first. */
 static size_t
 due(struct fixture *f, time_t now, char *first, size_t size)
 {
 	struct outbox_row **rows;
-	size_t n, i;
+	char **targets;
+	size_t n, i, nt, t, total = 0;
 
-	assert_int_equal(store_outbox_due(f->store, now, 100, &rows, &n), 0);
+	assert_int_equal(store_outbox_targets(f->store, &targets, &nt), 0);
+	if (nt > 0)
+		qsort(targets, nt, sizeof(*targets), by_name);
 	if (first != NULL)
-		snprintf(first, size, "%s %s", n > 0 ? rows[0]->msgid : "-",
-		    n > 0 ? rows[0]->target : "-");
-	for (i = 0; i < n; i++)
-		outbox_row_free(&rows[i]);
-	free(rows);
-	return n;
+		snprintf(first, size, "-");
+	for (t = 0; t < nt; t++) {
+		assert_int_equal(store_outbox_due(f->store, targets[t], now,
+		    100, &rows, &n), 0);
+		if (first != NULL && total == 0 && n > 0)
+			snprintf(first, size, "%s %s", rows[0]->msgid,
+			    rows[0]->target);
+		total += n;
+		for (i = 0; i < n; i++)
+			outbox_row_free(&rows[i]);
+		free(rows);
+		free(targets[t]);
+	}
+	free(targets);
+	return total;
 }
 
 static int64_t
@@ -256,6 +275,52 @@ test_parent_first(void **state)
 	assert_in_range(store_outbox_next(f->store), start, start + 2);
 }
 
+/*
+ * Found in review: a message naming itself as parent, or two naming each
+ * other, waited for ever.  Only a parent stored earlier holds a row back.
+ */
+static void
+test_parent_cycles(void **state)
+{
+	struct fixture *f = *state;
+	time_t now = time(NULL) + 5;
+
+	assert_int_equal(add(f, new_msg("<self@x>", "<self@x>", NULL, "t",
+	    NULL)), STORE_OK);
+	assert_int_equal(add(f, new_msg("<a@x>", "<b@x>", NULL, "t", NULL)),
+	    STORE_OK);
+	assert_int_equal(add(f, new_msg("<b@x>", "<a@x>", NULL, "t", NULL)),
+	    STORE_OK);
+	/* self and a are free; b waits for a, stored before it. */
+	assert_int_equal(due(f, now, NULL, 0), 2);
+	result(f, row_id(f, "<a@x>", "t"), OUTBOX_DONE, 0, NULL);
+	assert_int_equal(due(f, now, NULL, 0), 2);
+}
+
+/* A retried dead letter's age starts again, so max-age gives it time. */
+static void
+test_retry_since(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_row **rows;
+	size_t n;
+	int64_t id;
+
+	assert_int_equal(add(f, new_msg("<old@x>", NULL, NULL, "t", NULL)),
+	    STORE_OK);
+	id = row_id(f, "<old@x>", "t");
+	result(f, id, OUTBOX_DEAD, 0, "gone");
+	sleep(1);
+	assert_int_equal(store_outbox_retry(f->store, id), 1);
+	assert_int_equal(store_outbox_due(f->store, "t", time(NULL) + 5, 10,
+	    &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(rows[0]->since > rows[0]->created);
+	assert_int_equal(rows[0]->attempts, 0);
+	outbox_row_free(&rows[0]);
+	free(rows);
+}
+
 static void
 test_retry_later_and_dead(void **state)
 {
@@ -309,8 +374,8 @@ test_raw_and_channels(void **state)
 
 	assert_int_equal(add(f, new_msg("<raw@x>", NULL, NULL, "t", NULL)),
 	    STORE_OK);
-	assert_int_equal(store_outbox_due(f->store, time(NULL) + 5, 10, &rows,
-	    &n), 0);
+	assert_int_equal(store_outbox_due(f->store, "t", time(NULL) + 5, 10,
+	    &rows, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_message_raw(f->store, rows[0]->message, &raw,
 	    &len), 0);
@@ -328,6 +393,27 @@ test_raw_and_channels(void **state)
 	assert_int_equal(ci[0].messages, 1);
 	assert_true(ci[0].last > 0);
 	store_channels_free(ci, n);
+}
+
+/*
+ * Found in review: two copies in one batch whose commit fails.  The first
+ * was rolled back, so the second must not be acknowledged as a duplicate.
+ */
+static void
+test_fault_duplicate(void **state)
+{
+	struct fixture *f = *state;
+	struct result r1 = { 0, STORE_OK }, r2 = { 0, STORE_OK };
+
+	store_fail_commits(f->store, 1);
+	store_add(f->store, new_msg("<fd@x>", NULL, NULL, "t", NULL), stored,
+	    &r1);
+	store_add(f->store, new_msg("<fd@x>", NULL, NULL, "t", NULL), stored,
+	    &r2);
+	assert_true(test_loop_until(f->base, &r2.done, 5));
+	assert_int_equal(r1.result, STORE_TEMPFAIL);
+	assert_int_equal(r2.result, STORE_TEMPFAIL);
+	assert_int_equal(store_has_msgid(f->store, "<fd@x>"), 0);
 }
 
 /* A failed commit: every caller hears TEMPFAIL and nothing is kept. */
@@ -418,7 +504,13 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_and_channels, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_parent_cycles, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retry_since, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_duplicate, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup,
 		    teardown),
 		cmocka_unit_test(test_open_failure),

@@ -71,7 +71,6 @@ test_base(void)
 	if (!threads++)
 		evthread_use_pthreads();
 	base = event_base_new();
-	event_base_priority_init(base, 2);
 	return base;
 }
 
