@@ -294,25 +294,23 @@ syncd_drop_privileges(const struct passwd *pw)
 static void
 syncd_daemonize(void)
 {
-	int fd;
+	int fd, i;
 
-	switch (fork()) {
-	case -1:
-		fatal("event=start fork");
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
-	if (setsid() == -1)
-		fatal("event=start setsid");
-	switch (fork()) {
-	case -1:
-		fatal("event=start fork");
-	case 0:
-		break;
-	default:
-		_exit(0);
+	/*
+	 * Fork twice: the first child leads a new session, the second is
+	 * no session leader and so can never take a terminal again.
+	 */
+	for (i = 0; i < 2; i++) {
+		switch (fork()) {
+		case -1:
+			fatal("event=start fork");
+		case 0:
+			break;
+		default:
+			_exit(0);
+		}
+		if (i == 0 && setsid() == -1)
+			fatal("event=start setsid");
 	}
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDIN_FILENO);
