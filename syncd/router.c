@@ -238,6 +238,37 @@ router_news_channels(const struct conf *conf, const struct msg *msg,
 	free(groups);
 }
 
+/*
+ * A header value as overview data carries it (RFC 3977 section 8.3):
+ * unfolded, with TAB, CR and LF as spaces.
+ */
+static char *
+router_ov_field(const struct msg *msg, const char *name)
+{
+	char *v = msg_get_unfolded(msg, name), *p;
+
+	if (v != NULL)
+		for (p = v; *p != '\0'; p++)
+			if (*p == '\t' || *p == '\r' || *p == '\n')
+				*p = ' ';
+	return v;
+}
+
+static long long
+router_body_lines(const struct msg *msg)
+{
+	long long n = 0;
+	size_t i;
+
+	for (i = 0; i < msg->body_len; i++)
+		if (msg->body[i] == '\n')
+			n++;
+	/* A last line without its CRLF is a line too. */
+	if (msg->body_len > 0 && msg->body[msg->body_len - 1] != '\n')
+		n++;
+	return n;
+}
+
 static void
 router_finish(struct router_pending *p, enum router_result result,
     const char *reason)
@@ -465,6 +496,10 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 	m->subject = msg_subject(msg);
 	m->from = msg_from(msg);
 	m->refs = msg_get_unfolded(msg, "References");
+	m->ov_subject = router_ov_field(msg, "Subject");
+	m->ov_from = router_ov_field(msg, "From");
+	m->ov_date = router_ov_field(msg, "Date");
+	m->lines = router_body_lines(msg);
 	m->parent = msg_parent_id(msg);
 	if (m->parent != NULL && strcmp(m->parent, m->msgid) == 0) {
 		/* A message is not its own parent. */

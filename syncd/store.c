@@ -99,6 +99,19 @@ static const char *store_schema[] = {
 	"CREATE INDEX outbox_due ON outbox(target, next_try) WHERE state = 0;"
 	"CREATE INDEX outbox_open ON outbox(state, target) WHERE state != 1;"
 	"CREATE INDEX outbox_dead ON outbox(id) WHERE state = 2;",
+	/*
+	 * 1 -> 2: what the news server reads.  Overview fields as the
+	 * headers have them (unfolded; rows from before keep NULL and are
+	 * read from the raw message), article counts, arrival order.
+	 */
+	"ALTER TABLE message ADD COLUMN ov_subject TEXT;"
+	"ALTER TABLE message ADD COLUMN ov_from TEXT;"
+	"ALTER TABLE message ADD COLUMN ov_date TEXT;"
+	"ALTER TABLE message ADD COLUMN lines INTEGER;"
+	"ALTER TABLE newsgroup ADD COLUMN count INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE newsgroup SET count = (SELECT count(*) FROM article"
+	"  WHERE article.newsgroup = newsgroup.name);"
+	"CREATE INDEX message_arrived ON message(arrived);",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof(store_schema) / sizeof(store_schema[0])))
@@ -127,14 +140,26 @@ enum store_stmt {
 	S_CHANNELS,
 	S_MESSAGE_COUNT,
 	S_ARTICLE_NUMBER,
+	S_GROUPS,
+	S_GROUP,
+	S_ART_BY_NUMBER,
+	S_MESSAGE_ID,
+	S_ART_NEXT,
+	S_ART_PREV,
+	S_NUMBERS,
+	S_OVERVIEW,
+	S_OVERVIEW_MSGID,
+	S_XREF,
+	S_NEWNEWS,
 	S_MAX
 };
 
 static const char *store_sql[S_MAX] = {
 	[S_HAS_MSGID] = "SELECT 1 FROM message WHERE msgid = ?1",
 	[S_INSERT_MESSAGE] = "INSERT INTO message (msgid, source, arrived,"
-	    " date, subject, sender, refs, parent, size, raw)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " date, subject, sender, refs, parent, size, raw, ov_subject,"
+	    " ov_from, ov_date, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[S_INSERT_MEMBERSHIP] = "INSERT OR IGNORE INTO membership"
 	    " (channel, message) VALUES (?1, ?2)",
 	[S_CHANNEL_STATS] = "INSERT INTO channel_stats VALUES (?1, 1, ?2)"
@@ -144,8 +169,8 @@ static const char *store_sql[S_MAX] = {
 	    " WHERE key = 'messages'",
 	[S_INSERT_GROUP] = "INSERT OR IGNORE INTO newsgroup (name, created)"
 	    " VALUES (?1, ?2)",
-	[S_NEXT_ARTICLE] = "UPDATE newsgroup SET high = high + 1"
-	    " WHERE name = ?1 RETURNING high",
+	[S_NEXT_ARTICLE] = "UPDATE newsgroup SET high = high + 1,"
+	    " count = count + 1 WHERE name = ?1 RETURNING high",
 	[S_INSERT_ARTICLE] = "INSERT INTO article (newsgroup, number, message)"
 	    " VALUES (?1, ?2, ?3)",
 	[S_INSERT_OUTBOX] = "INSERT OR IGNORE INTO outbox (message, target,"
@@ -194,6 +219,33 @@ static const char *store_sql[S_MAX] = {
 	[S_ARTICLE_NUMBER] = "SELECT a.number FROM article a"
 	    " JOIN message m ON m.id = a.message"
 	    " WHERE a.newsgroup = ?1 AND m.msgid = ?2",
+	[S_GROUPS] = "SELECT name, low, high, count, created FROM newsgroup"
+	    " ORDER BY name",
+	[S_GROUP] = "SELECT name, low, high, count, created FROM newsgroup"
+	    " WHERE name = ?1",
+	[S_ART_BY_NUMBER] = "SELECT a.message, m.msgid FROM article a"
+	    " JOIN message m ON m.id = a.message"
+	    " WHERE a.newsgroup = ?1 AND a.number = ?2",
+	[S_MESSAGE_ID] = "SELECT id FROM message WHERE msgid = ?1",
+	[S_ART_NEXT] = "SELECT number FROM article WHERE newsgroup = ?1"
+	    " AND number > ?2 ORDER BY number LIMIT 1",
+	[S_ART_PREV] = "SELECT number FROM article WHERE newsgroup = ?1"
+	    " AND number < ?2 ORDER BY number DESC LIMIT 1",
+	[S_NUMBERS] = "SELECT number FROM article WHERE newsgroup = ?1"
+	    " AND number BETWEEN ?2 AND ?3 ORDER BY number LIMIT ?4",
+	[S_OVERVIEW] = "SELECT a.number, m.id, m.msgid, m.ov_subject,"
+	    " m.ov_from, m.ov_date, m.refs, m.size, m.lines, m.arrived"
+	    " FROM article a JOIN message m ON m.id = a.message"
+	    " WHERE a.newsgroup = ?1 AND a.number BETWEEN ?2 AND ?3"
+	    " ORDER BY a.number LIMIT ?4",
+	[S_OVERVIEW_MSGID] = "SELECT 0, m.id, m.msgid, m.ov_subject,"
+	    " m.ov_from, m.ov_date, m.refs, m.size, m.lines, m.arrived"
+	    " FROM message m WHERE m.msgid = ?1",
+	[S_XREF] = "SELECT newsgroup, number FROM article WHERE message = ?1"
+	    " ORDER BY newsgroup",
+	[S_NEWNEWS] = "SELECT m.id, m.msgid, a.newsgroup FROM message m"
+	    " JOIN article a ON a.message = m.id"
+	    " WHERE m.arrived >= ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3",
 };
 
 enum store_op_kind {
@@ -537,6 +589,10 @@ store_apply_add(struct store *store, const struct store_msg *m, time_t now)
 	store_bind_text(st, 8, m->parent);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)m->len);
 	sqlite3_bind_blob64(st, 10, m->raw, m->len, SQLITE_STATIC);
+	store_bind_text(st, 11, m->ov_subject);
+	store_bind_text(st, 12, m->ov_from);
+	store_bind_text(st, 13, m->ov_date);
+	sqlite3_bind_int64(st, 14, m->lines);
 	if ((rc = store_step_done(st)) != SQLITE_OK)
 		return rc;
 	id = sqlite3_last_insert_rowid(store->db);
@@ -766,6 +822,9 @@ store_msg_free(struct store_msg **msgp)
 	free(m->refs);
 	free(m->parent);
 	free(m->raw);
+	free(m->ov_subject);
+	free(m->ov_from);
+	free(m->ov_date);
 	for (i = 0; i < m->nchannels; i++)
 		free(m->channels[i]);
 	free(m->channels);
@@ -1082,4 +1141,300 @@ store_article_number(struct store *store, const char *group,
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return n;
+}
+
+/*
+ * What the news server reads.  Each function answers one question with
+ * one prepared statement; lists are read in bounded slices (a limit and a
+ * starting point), so a reader's OVER of a huge range never holds a
+ * statement, or the loop, for long.
+ */
+
+int
+store_group_create(struct store *store, const char *name)
+{
+	sqlite3_stmt *st = store_stmt(store, S_INSERT_GROUP);
+
+	store_bind_text(st, 1, name);
+	sqlite3_bind_int64(st, 2, time(NULL));
+	if (store_step_done(st) != SQLITE_OK) {
+		log_warnx("event=store-write error=%s",
+		    log_q(sqlite3_errmsg(store->db)));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+store_fill_group(sqlite3_stmt *st, void *elem)
+{
+	struct store_group *g = elem;
+
+	g->name = store_column_text(st, 0);
+	g->low = sqlite3_column_int64(st, 1);
+	g->high = sqlite3_column_int64(st, 2);
+	g->count = sqlite3_column_int64(st, 3);
+	g->created = sqlite3_column_int64(st, 4);
+}
+
+int
+store_groups(struct store *store, struct store_group **rows_r, size_t *n_r)
+{
+	if (store_collect(store, store_stmt(store, S_GROUPS), sizeof(**rows_r),
+	    store_fill_group, (void **)rows_r, n_r) == -1) {
+		store_groups_free(*rows_r, *n_r);
+		*rows_r = NULL;
+		*n_r = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_group(struct store *store, const char *name, struct store_group *g)
+{
+	sqlite3_stmt *st = store_stmt(store, S_GROUP);
+	int rc;
+
+	store_bind_text(st, 1, name);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		store_fill_group(st, g);
+	else if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
+}
+
+void
+store_groups_free(struct store_group *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(rows[i].name);
+	free(rows);
+}
+
+int
+store_article(struct store *store, const char *group, long long number,
+    int64_t *message_r, char **msgid_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_ART_BY_NUMBER);
+	int rc;
+
+	store_bind_text(st, 1, group);
+	sqlite3_bind_int64(st, 2, number);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*message_r = sqlite3_column_int64(st, 0);
+		*msgid_r = store_column_text(st, 1);
+	} else if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
+}
+
+int
+store_message_id(struct store *store, const char *msgid, int64_t *message_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_MESSAGE_ID);
+	int rc;
+
+	store_bind_text(st, 1, msgid);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*message_r = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
+}
+
+long long
+store_article_step(struct store *store, const char *group, long long number,
+    int forward)
+{
+	sqlite3_stmt *st = store_stmt(store, forward ? S_ART_NEXT : S_ART_PREV);
+	long long next = 0;
+	int rc;
+
+	store_bind_text(st, 1, group);
+	sqlite3_bind_int64(st, 2, number);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		next = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	sqlite3_reset(st);
+	return next;
+}
+
+static void
+store_fill_number(sqlite3_stmt *st, void *elem)
+{
+	*(long long *)elem = sqlite3_column_int64(st, 0);
+}
+
+int
+store_numbers(struct store *store, const char *group, long long low,
+    long long high, size_t limit, long long **nums_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_NUMBERS);
+
+	store_bind_text(st, 1, group);
+	sqlite3_bind_int64(st, 2, low);
+	sqlite3_bind_int64(st, 3, high);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+	if (store_collect(store, st, sizeof(**nums_r), store_fill_number,
+	    (void **)nums_r, n_r) == -1) {
+		free(*nums_r);
+		*nums_r = NULL;
+		*n_r = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+store_fill_overview(sqlite3_stmt *st, void *elem)
+{
+	struct store_overview *o = elem;
+
+	o->number = sqlite3_column_int64(st, 0);
+	o->message = sqlite3_column_int64(st, 1);
+	o->msgid = store_column_text(st, 2);
+	o->subject = store_column_text(st, 3);
+	o->from = store_column_text(st, 4);
+	o->date = store_column_text(st, 5);
+	o->refs = store_column_text(st, 6);
+	o->bytes = sqlite3_column_int64(st, 7);
+	o->lines = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(st, 8);
+	o->arrived = sqlite3_column_int64(st, 9);
+}
+
+int
+store_overview(struct store *store, const char *group, long long low,
+    long long high, size_t limit, struct store_overview **rows_r,
+    size_t *n_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OVERVIEW);
+
+	store_bind_text(st, 1, group);
+	sqlite3_bind_int64(st, 2, low);
+	sqlite3_bind_int64(st, 3, high);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+	if (store_collect(store, st, sizeof(**rows_r), store_fill_overview,
+	    (void **)rows_r, n_r) == -1) {
+		store_overview_free(*rows_r, *n_r);
+		*rows_r = NULL;
+		*n_r = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_overview_msgid(struct store *store, const char *msgid,
+    struct store_overview *o)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OVERVIEW_MSGID);
+	int rc;
+
+	store_bind_text(st, 1, msgid);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		store_fill_overview(st, o);
+	else if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
+}
+
+void
+store_overview_free(struct store_overview *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(rows[i].msgid);
+		free(rows[i].subject);
+		free(rows[i].from);
+		free(rows[i].date);
+		free(rows[i].refs);
+	}
+	free(rows);
+}
+
+static void
+store_fill_xref(sqlite3_stmt *st, void *elem)
+{
+	struct store_xref *x = elem;
+
+	x->group = store_column_text(st, 0);
+	x->number = sqlite3_column_int64(st, 1);
+}
+
+int
+store_xref(struct store *store, int64_t message, struct store_xref **rows_r,
+    size_t *n_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_XREF);
+
+	sqlite3_bind_int64(st, 1, message);
+	if (store_collect(store, st, sizeof(**rows_r), store_fill_xref,
+	    (void **)rows_r, n_r) == -1) {
+		store_xref_free(*rows_r, *n_r);
+		*rows_r = NULL;
+		*n_r = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_xref_free(struct store_xref *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(rows[i].group);
+	free(rows);
+}
+
+static void
+store_fill_newnews(sqlite3_stmt *st, void *elem)
+{
+	struct store_newnews *r = elem;
+
+	r->message = sqlite3_column_int64(st, 0);
+	r->msgid = store_column_text(st, 1);
+	r->group = store_column_text(st, 2);
+}
+
+int
+store_newnews(struct store *store, time_t since, int64_t after, size_t limit,
+    struct store_newnews **rows_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_stmt(store, S_NEWNEWS);
+
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	if (store_collect(store, st, sizeof(**rows_r), store_fill_newnews,
+	    (void **)rows_r, n_r) == -1) {
+		store_newnews_free(*rows_r, *n_r);
+		*rows_r = NULL;
+		*n_r = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_newnews_free(struct store_newnews *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(rows[i].msgid);
+		free(rows[i].group);
+	}
+	free(rows);
 }

@@ -152,6 +152,11 @@ struct store_msg {
 	char		*from;		/* UTF-8, or NULL */
 	char		*refs;		/* References as received, or NULL */
 	char		*parent;	/* parent Message-ID, or NULL */
+	/* Overview fields (RFC 3977 section 8.3): unfolded header values. */
+	char		*ov_subject;
+	char		*ov_from;
+	char		*ov_date;
+	long long	 lines;		/* of the body */
 	char		*raw;
 	size_t		 len;
 	char		**channels;
@@ -264,6 +269,71 @@ long long	 store_article_number(struct store *, const char *group,
  * full.
  */
 void		 store_fail_commits(struct store *, int n);
+
+/* What the news server reads (store.c); lists come in bounded slices. */
+struct store_group {
+	char		*name;
+	long long	 low, high, count;
+	time_t		 created;
+};
+struct store_overview {
+	long long	 number;	/* 0 when looked up by Message-ID */
+	int64_t		 message;
+	char		*msgid;
+	char		*subject;	/* NULL: read them from the raw */
+	char		*from;
+	char		*date;
+	char		*refs;
+	long long	 bytes;
+	long long	 lines;		/* -1: count them in the raw */
+	time_t		 arrived;
+};
+struct store_xref {
+	char		*group;
+	long long	 number;
+};
+struct store_newnews {
+	int64_t		 message;
+	char		*msgid;
+	char		*group;
+};
+/* Make sure a group exists, so that it is listed before its first article. */
+int		 store_group_create(struct store *, const char *name);
+int		 store_groups(struct store *, struct store_group **rows_r,
+		    size_t *n_r);
+/* 1 and *g filled, 0 if there is no such group, -1 on error. */
+int		 store_group(struct store *, const char *name,
+		    struct store_group *g);
+void		 store_groups_free(struct store_group *, size_t);
+/* Article number in group: 1 with its message, 0 if none, -1. */
+int		 store_article(struct store *, const char *group,
+		    long long number, int64_t *message_r, char **msgid_r);
+/* 1 with the message's row id, 0 if unknown, -1 on error. */
+int		 store_message_id(struct store *, const char *msgid,
+		    int64_t *message_r);
+/* The next (or previous) article number in group; 0 if none, -1. */
+long long	 store_article_step(struct store *, const char *group,
+		    long long number, int forward);
+/* Article numbers in [low, high], at most limit. */
+int		 store_numbers(struct store *, const char *group, long long low,
+		    long long high, size_t limit, long long **nums_r,
+		    size_t *n_r);
+int		 store_overview(struct store *, const char *group, long long low,
+		    long long high, size_t limit, struct store_overview **rows_r,
+		    size_t *n_r);
+/* By Message-ID: 1 and *o filled, 0 if unknown, -1 on error. */
+int		 store_overview_msgid(struct store *, const char *msgid,
+		    struct store_overview *o);
+void		 store_overview_free(struct store_overview *, size_t);
+/* Every group and number a message has. */
+int		 store_xref(struct store *, int64_t message,
+		    struct store_xref **rows_r, size_t *n_r);
+void		 store_xref_free(struct store_xref *, size_t);
+/* Articles that arrived at since or later, after row id after: one row
+   per group they are in. */
+int		 store_newnews(struct store *, time_t since, int64_t after,
+		    size_t limit, struct store_newnews **rows_r, size_t *n_r);
+void		 store_newnews_free(struct store_newnews *, size_t);
 
 /* worker.c: run blocking work off the event loop. */
 struct worker;

@@ -471,10 +471,123 @@ test_newer_schema(void **state)
 	free(err);
 
 	/* Put the real version back: the store opens with its data. */
-	poke_user_version(f->dir, 1);
+	poke_user_version(f->dir, 2);
 	if ((f->store = store_open(f->dir, f->base, &err)) == NULL)
 		fail_msg("store_open: %s", err);
 	assert_int_equal(store_has_msgid(f->store, "<s@x>"), 1);
+}
+
+/* What the news server reads: groups, numbers, overview, Xref, NEWNEWS. */
+static void
+test_news_reads(void **state)
+{
+	struct fixture *f = *state;
+	struct store_group g, *groups;
+	struct store_overview *ov, one;
+	struct store_xref *xr;
+	struct store_newnews *nn;
+	struct store_msg *m;
+	long long *nums;
+	int64_t message;
+	char *msgid;
+	size_t n;
+	int i;
+
+	assert_int_equal(store_group_create(f->store, "empty.group"), 0);
+	assert_int_equal(store_group(f->store, "empty.group", &g), 1);
+	assert_int_equal(g.low, 1);
+	assert_int_equal(g.high, 0);
+	assert_int_equal(g.count, 0);
+	free(g.name);
+	assert_int_equal(store_group(f->store, "no.such", &g), 0);
+
+	for (i = 1; i <= 5; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "<n%d@x>", i);
+		m = new_msg(id, NULL, "g", NULL, NULL);
+		m->ov_subject = xasprintf("Subject %d", i);
+		m->ov_from = xstrdup("A <a@x>");
+		m->ov_date = xstrdup("Sun, 29 Nov 2026 10:00:00 +0000");
+		m->lines = i;
+		if (i == 3) {
+			m->groups = xreallocarray(m->groups, 2,
+			    sizeof(char *));
+			m->groups[1] = xstrdup("h");
+			m->ngroups = 2;
+		}
+		assert_int_equal(add(f, m), STORE_OK);
+	}
+	assert_int_equal(store_groups(f->store, &groups, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(groups[0].name, "empty.group");
+	assert_string_equal(groups[1].name, "g");
+	assert_int_equal(groups[1].count, 5);
+	assert_int_equal(groups[1].high, 5);
+	assert_int_equal(groups[2].count, 1);
+	store_groups_free(groups, n);
+
+	assert_int_equal(store_article(f->store, "g", 2, &message, &msgid), 1);
+	assert_string_equal(msgid, "<n2@x>");
+	free(msgid);
+	assert_int_equal(store_article(f->store, "g", 9, &message, &msgid), 0);
+	assert_int_equal(store_message_id(f->store, "<n3@x>", &message), 1);
+	assert_int_equal(store_message_id(f->store, "<nope@x>", &message), 0);
+
+	assert_int_equal(store_article_step(f->store, "g", 2, 1), 3);
+	assert_int_equal(store_article_step(f->store, "g", 2, 0), 1);
+	assert_int_equal(store_article_step(f->store, "g", 5, 1), 0);
+	assert_int_equal(store_article_step(f->store, "g", 1, 0), 0);
+
+	assert_int_equal(store_numbers(f->store, "g", 2, 4, 100, &nums, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(nums[0], 2);
+	assert_int_equal(nums[2], 4);
+	free(nums);
+	assert_int_equal(store_numbers(f->store, "g", 1, 100, 2, &nums, &n), 0);
+	assert_int_equal(n, 2);
+	free(nums);
+
+	assert_int_equal(store_overview(f->store, "g", 4, 100, 100, &ov, &n),
+	    0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ov[0].number, 4);
+	assert_string_equal(ov[0].msgid, "<n4@x>");
+	assert_string_equal(ov[0].subject, "Subject 4");
+	assert_int_equal(ov[0].lines, 4);
+	assert_null(ov[0].refs);
+	assert_true(ov[0].bytes > 0);
+	store_overview_free(ov, n);
+	assert_int_equal(store_overview_msgid(f->store, "<n5@x>", &one), 1);
+	assert_int_equal(one.number, 0);
+	assert_string_equal(one.subject, "Subject 5");
+	free(one.msgid);
+	free(one.subject);
+	free(one.from);
+	free(one.date);
+	free(one.refs);
+
+	assert_int_equal(store_message_id(f->store, "<n3@x>", &message), 1);
+	assert_int_equal(store_xref(f->store, message, &xr, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(xr[0].group, "g");
+	assert_int_equal(xr[0].number, 3);
+	assert_string_equal(xr[1].group, "h");
+	assert_int_equal(xr[1].number, 1);
+	store_xref_free(xr, n);
+
+	assert_int_equal(store_newnews(f->store, 0, 0, 100, &nn, &n), 0);
+	assert_int_equal(n, 6);
+	assert_string_equal(nn[0].msgid, "<n1@x>");
+	message = nn[2].message;
+	store_newnews_free(nn, n);
+	assert_int_equal(store_newnews(f->store, 0, message, 100, &nn, &n), 0);
+	assert_true(n < 6);
+	store_newnews_free(nn, n);
+	assert_int_equal(store_newnews(f->store, time(NULL) + 10, 0, 100, &nn,
+	    &n), 0);
+	assert_int_equal(n, 0);
+	store_newnews_free(nn, n);
 }
 
 static void
@@ -512,6 +625,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fault_duplicate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_news_reads, setup,
 		    teardown),
 		cmocka_unit_test(test_open_failure),
 	};
