@@ -10,7 +10,7 @@
 datadir = $(prefix)/share
 docdir = $(datadir)/doc/syncom
 
-CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd \
+CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd -I$(srcdir)/nntp \
 	-D_GNU_SOURCE -DSYNCOM_VERSION='"$(VERSION)"' \
 	-DSYNCOM_SYSCONFDIR='"$(sysconfdir)"' \
 	-DSYNCOM_LOCALSTATEDIR='"$(localstatedir)"' \
@@ -24,6 +24,10 @@ COMMON_OBJS = common/file.o common/log.o common/xmalloc.o common/msg.o \
 SYNCD_OBJS = syncd/conf.o syncd/store.o syncd/router.o syncd/outbox.o \
 	syncd/control.o syncd/maildir.o syncd/worker.o
 
+# The news side.
+NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
+	nntp/nntp_server.o
+
 PROGRAMS = syncd/syncd syncd/syncctl
 
 # Unit tests of common/ link only libcommon; those of syncd/ link both.
@@ -31,12 +35,13 @@ COMMON_TESTS = tests/unit/test_file tests/unit/test_log tests/unit/test_msg \
 	tests/unit/test_msgid tests/unit/test_rfc2047 tests/unit/test_mime
 SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_router tests/unit/test_outbox tests/unit/test_maildir \
-	tests/unit/test_worker
+	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS)
 
-FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf
+FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp
 
-DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) -lpthread
+DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) $(CRYPT_LIBS) \
+	-lpthread
 
 all: $(PROGRAMS)
 
@@ -47,6 +52,10 @@ common/%.o: $(srcdir)/common/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 syncd/%.o: $(srcdir)/syncd/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+nntp/%.o: $(srcdir)/nntp/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -66,9 +75,16 @@ syncd/libsyncd.a: $(SYNCD_OBJS)
 	rm -f $@
 	ar rcs $@ $(SYNCD_OBJS)
 
-syncd/syncd: syncd/syncd.o syncd/libsyncd.a common/libcommon.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncd.o syncd/libsyncd.a \
-		common/libcommon.a $(DAEMON_LIBS)
+nntp/libnntp.a: $(NNTP_OBJS)
+	rm -f $@
+	ar rcs $@ $(NNTP_OBJS)
+
+# The sides' libraries come before the core's: they call into it.
+SIDE_LIBS = nntp/libnntp.a
+
+syncd/syncd: syncd/syncd.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncd.o $(SIDE_LIBS) \
+		syncd/libsyncd.a common/libcommon.a $(DAEMON_LIBS)
 
 syncd/syncctl: syncd/syncctl.o syncd/conf.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncctl.o syncd/conf.o \
@@ -78,12 +94,13 @@ $(COMMON_TESTS): %: %.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a \
 		$(ETPAN_LIBS) $(CMOCKA_LIBS)
 
-$(SYNCD_TESTS): %: %.o syncd/libsyncd.a common/libcommon.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< syncd/libsyncd.a \
+$(SYNCD_TESTS): %: %.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SIDE_LIBS) syncd/libsyncd.a \
 		common/libcommon.a $(DAEMON_LIBS) $(CMOCKA_LIBS)
 
-tests/fuzz/%: tests/fuzz/%.o syncd/libsyncd.a common/libcommon.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+tests/fuzz/%: tests/fuzz/%.o $(SIDE_LIBS) syncd/libsyncd.a \
+		common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(SIDE_LIBS) \
 		syncd/libsyncd.a common/libcommon.a $(DAEMON_LIBS)
 
 check: all check-build
@@ -124,7 +141,7 @@ uninstall:
 
 clean:
 	rm -f $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_TARGETS) \
-		common/libcommon.a syncd/libsyncd.a
+		common/libcommon.a syncd/libsyncd.a $(SIDE_LIBS)
 	find . -name '*.[od]' -type f -exec rm -f {} +
 
 distclean: clean
@@ -132,5 +149,6 @@ distclean: clean
 
 .PHONY: all check check-build fuzz install uninstall clean distclean
 
--include $(COMMON_OBJS:.o=.d) $(SYNCD_OBJS:.o=.d) syncd/syncd.d \
+-include $(COMMON_OBJS:.o=.d) $(SYNCD_OBJS:.o=.d) $(NNTP_OBJS:.o=.d) \
+	syncd/syncd.d \
 	syncd/syncctl.d $(UNIT_TESTS:=.d) $(FUZZ_TARGETS:=.d)

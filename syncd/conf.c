@@ -14,6 +14,8 @@
  * counted because deliveries in flight keep the one they started with.
  */
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -41,7 +43,8 @@ enum conf_type {
 	T_DURATION,
 	T_SIZE,
 	T_BOOL,
-	T_CUSTOM	/* handled by its own function */
+	T_ENUM,		/* one of names[], kept as its index */
+	T_CUSTOM	/* handled by its own functions */
 };
 
 /* The context a keyword is allowed in. */
@@ -55,9 +58,12 @@ struct conf_keyword {
 	int		 ctx;
 	enum conf_type	 type;
 	size_t		 offset;	/* in struct conf or conf_channel */
-	long long	 min, max, def;	/* numbers only */
-	int		 (*custom)(struct conf_parser *, char **args, int nargs);
-	int		 nargs;		/* T_CUSTOM: exact count */
+	long long	 min, max, def;	/* numbers; def also for T_ENUM */
+	const char *const *names;	/* T_ENUM */
+	/* T_CUSTOM: parse nargs_min..nargs_max arguments; print them all. */
+	int		 (*parse)(struct conf_parser *, char **args, int nargs);
+	void		 (*print)(FILE *, const struct conf *);
+	int		 nargs_min, nargs_max;
 	int		 flags;
 };
 
@@ -80,77 +86,108 @@ struct conf_parser {
 	struct conf	*conf;
 	struct conf_channel *channel;	/* the block we are in, or NULL */
 	char		*err;
-	int		 seen[32];	/* per keyword: line it was set on */
+	int		 seen[64];	/* per keyword: line it was set on */
 };
 
-static int	 conf_custom_deliver(struct conf_parser *, char **, int);
-static int	 conf_custom_archive(struct conf_parser *, char **, int);
-static int	 conf_custom_log_level(struct conf_parser *, char **, int);
-static int	 conf_custom_direction(struct conf_parser *, char **, int);
+static void	 conf_print_word(FILE *, const char *);
+static void	 conf_defaults(void *, int);
+static int	 conf_parse_deliver(struct conf_parser *, char **, int);
+static void	 conf_print_deliver(FILE *, const struct conf *);
+static int	 conf_parse_archive(struct conf_parser *, char **, int);
+static void	 conf_print_archive(FILE *, const struct conf *);
+static int	 conf_parse_listen(struct conf_parser *, char **, int);
+static void	 conf_print_listen(FILE *, const struct conf *);
+static int	 conf_parse_feeders(struct conf_parser *, char **, int);
+static void	 conf_print_feeders(FILE *, const struct conf *);
+
+static const char *const log_levels[] = { "info", "debug", NULL };
+static const char *const direction_names[] = {
+	[DIRECTION_BOTH] = "both",
+	[DIRECTION_NEWS_TO_LIST] = "news-to-list",
+	[DIRECTION_LIST_TO_NEWS] = "list-to-news",
+	[DIRECTION_READ_ONLY] = "read-only",
+	NULL
+};
+static const char *const access_names[] = {
+	[ACCESS_ANONYMOUS] = "anonymous",
+	[ACCESS_AUTHENTICATED] = "authenticated",
+	[ACCESS_NOBODY] = "nobody",
+	NULL
+};
 
 #define G(f)	offsetof(struct conf, f)
 #define C(f)	offsetof(struct conf_channel, f)
 #define DAY	86400LL
 
-static const struct conf_keyword conf_keywords[] = {
-	{ "hostname", CTX_GLOBAL, T_HOSTNAME, G(hostname), 0, 0, 0, NULL, 0, 0 },
-	{ "path-identity", CTX_GLOBAL, T_IDENTITY, G(path_identity),
-	    0, 0, 0, NULL, 0, 0 },
-	{ "data-dir", CTX_GLOBAL, T_PATH, G(data_dir), 0, 0, 0, NULL, 0,
-	    CONF_RESTART },
-	{ "user", CTX_GLOBAL, T_NAME, G(user), 0, 0, 0, NULL, 0,
-	    CONF_RESTART },
-	{ "pidfile", CTX_GLOBAL, T_PATH, G(pidfile), 0, 0, 0, NULL, 0,
-	    CONF_RESTART },
-	{ "control-socket", CTX_GLOBAL, T_PATH, G(control_socket),
-	    0, 0, 0, NULL, 0, CONF_RESTART },
-	{ "control-group", CTX_GLOBAL, T_NAME, G(control_group),
-	    0, 0, 0, NULL, 0, CONF_RESTART },
-	{ "log-level", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
-	    conf_custom_log_level, 1, 0 },
-	{ "max-message-size", CTX_GLOBAL, T_SIZE, G(max_message_size),
-	    1024, 1024LL * 1024 * 1024, 10LL * 1024 * 1024, NULL, 0, 0 },
-	{ "max-attempts", CTX_GLOBAL, T_NUMBER, G(max_attempts),
-	    1, 1000, 30, NULL, 0, 0 },
-	{ "max-age", CTX_GLOBAL, T_DURATION, G(max_age),
-	    60, 60 * DAY, 5 * DAY, NULL, 0, 0 },
-	{ "retry-min", CTX_GLOBAL, T_DURATION, G(retry_min),
-	    1, DAY, 30, NULL, 0, 0 },
-	{ "retry-max", CTX_GLOBAL, T_DURATION, G(retry_max),
-	    1, 7 * DAY, 3600, NULL, 0, 0 },
-	{ "delivery-concurrency", CTX_GLOBAL, T_NUMBER,
-	    G(delivery_concurrency), 1, 256, 8, NULL, 0, 0 },
-	{ "deliver", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
-	    conf_custom_deliver, 3, CONF_MULTI },
-	{ "archive", CTX_GLOBAL, T_CUSTOM, 0, 0, 0, 0,
-	    conf_custom_archive, 2, 0 },
+/* The table's rows, by kind. */
+#define STRING(n, ctx_, t, off, fl) \
+	{ .name = n, .ctx = ctx_, .type = t, .offset = off, .flags = fl }
+#define NUMBER(n, t, off, lo, hi, d) \
+	{ .name = n, .ctx = CTX_GLOBAL, .type = t, .offset = off, .min = lo, \
+	  .max = hi, .def = d }
+#define ENUM(n, ctx_, off, list, d) \
+	{ .name = n, .ctx = ctx_, .type = T_ENUM, .offset = off, \
+	  .names = list, .def = d }
+#define CUSTOM(n, fn, lo, hi, fl) \
+	{ .name = n, .ctx = CTX_GLOBAL, .type = T_CUSTOM, \
+	  .parse = conf_parse_##fn, .print = conf_print_##fn, \
+	  .nargs_min = lo, .nargs_max = hi, .flags = fl }
 
-	{ "newsgroup", CTX_CHANNEL, T_NEWSGROUP, C(newsgroup), 0, 0, 0,
-	    NULL, 0, 0 },
-	{ "list", CTX_CHANNEL, T_ADDRESS, C(list), 0, 0, 0, NULL, 0, 0 },
-	{ "list-id", CTX_CHANNEL, T_LIST_ID, C(list_id), 0, 0, 0, NULL, 0, 0 },
-	{ "gateway-address", CTX_CHANNEL, T_ADDRESS, C(gateway_address),
-	    0, 0, 0, NULL, 0, 0 },
-	{ "board", CTX_CHANNEL, T_NAME, C(board), 0, 0, 0, NULL, 0, 0 },
-	{ "direction", CTX_CHANNEL, T_CUSTOM, 0, 0, 0, 0,
-	    conf_custom_direction, 1, 0 },
-	{ "moderated", CTX_CHANNEL, T_BOOL, C(moderated), 0, 1, 0, NULL, 0, 0 },
-	{ "approve", CTX_CHANNEL, T_ADDRESS, C(approve), 0, 0, 0, NULL, 0, 0 },
-	{ "subject-tag", CTX_CHANNEL, T_STRING, C(subject_tag), 0, 0, 0,
-	    NULL, 0, 0 },
-	{ "description", CTX_CHANNEL, T_STRING, C(description), 0, 0, 0,
-	    NULL, 0, 0 },
+/* Every keyword, in the order syncd -n prints them. */
+static const struct conf_keyword conf_keywords[] = {
+	STRING("hostname", CTX_GLOBAL, T_HOSTNAME, G(hostname), 0),
+	STRING("path-identity", CTX_GLOBAL, T_IDENTITY, G(path_identity), 0),
+	STRING("data-dir", CTX_GLOBAL, T_PATH, G(data_dir), CONF_RESTART),
+	STRING("user", CTX_GLOBAL, T_NAME, G(user), CONF_RESTART),
+	STRING("pidfile", CTX_GLOBAL, T_PATH, G(pidfile), CONF_RESTART),
+	STRING("control-socket", CTX_GLOBAL, T_PATH, G(control_socket),
+	    CONF_RESTART),
+	STRING("control-group", CTX_GLOBAL, T_NAME, G(control_group),
+	    CONF_RESTART),
+	ENUM("log-level", CTX_GLOBAL, G(log_verbose), log_levels, 0),
+	NUMBER("max-message-size", T_SIZE, G(max_message_size),
+	    1024, 1024LL * 1024 * 1024, 10LL * 1024 * 1024),
+	NUMBER("max-attempts", T_NUMBER, G(max_attempts), 1, 1000, 30),
+	NUMBER("max-age", T_DURATION, G(max_age), 60, 60 * DAY, 5 * DAY),
+	NUMBER("retry-min", T_DURATION, G(retry_min), 1, DAY, 30),
+	NUMBER("retry-max", T_DURATION, G(retry_max), 1, 7 * DAY, 3600),
+	NUMBER("delivery-concurrency", T_NUMBER, G(delivery_concurrency),
+	    1, 256, 8),
+	CUSTOM("deliver", deliver, 3, 3, CONF_MULTI),
+	CUSTOM("archive", archive, 2, 2, 0),
+	CUSTOM("listen", listen, 2, 2, CONF_MULTI | CONF_RESTART),
+	ENUM("nntp-read", CTX_GLOBAL, G(nntp_read), access_names,
+	    ACCESS_ANONYMOUS),
+	ENUM("nntp-post", CTX_GLOBAL, G(nntp_post), access_names,
+	    ACCESS_AUTHENTICATED),
+	STRING("nntp-users", CTX_GLOBAL, T_PATH, G(nntp_users), 0),
+	CUSTOM("nntp-feeders", feeders, 1, CONF_ARGS_MAX - 1, 0),
+	{ .name = "nntp-insecure-auth", .ctx = CTX_GLOBAL, .type = T_BOOL,
+	  .offset = G(nntp_insecure_auth) },
+	NUMBER("nntp-idle-timeout", T_DURATION, G(nntp_idle_timeout),
+	    5, DAY, 600),
+	NUMBER("nntp-connections-per-address", T_NUMBER,
+	    G(nntp_connections_per_address), 1, 100000, 50),
+	STRING("nntp-motd", CTX_GLOBAL, T_PATH, G(nntp_motd), 0),
+
+	STRING("newsgroup", CTX_CHANNEL, T_NEWSGROUP, C(newsgroup), 0),
+	STRING("list", CTX_CHANNEL, T_ADDRESS, C(list), 0),
+	STRING("list-id", CTX_CHANNEL, T_LIST_ID, C(list_id), 0),
+	STRING("gateway-address", CTX_CHANNEL, T_ADDRESS, C(gateway_address),
+	    0),
+	STRING("board", CTX_CHANNEL, T_NAME, C(board), 0),
+	ENUM("direction", CTX_CHANNEL, C(direction), direction_names,
+	    DIRECTION_BOTH),
+	{ .name = "moderated", .ctx = CTX_CHANNEL, .type = T_BOOL,
+	  .offset = C(moderated) },
+	STRING("approve", CTX_CHANNEL, T_ADDRESS, C(approve), 0),
+	STRING("subject-tag", CTX_CHANNEL, T_STRING, C(subject_tag), 0),
+	STRING("description", CTX_CHANNEL, T_STRING, C(description), 0),
 };
 
-_Static_assert(CONF_KEYWORDS <= 32, "conf_parser.seen is too small");
+_Static_assert(CONF_KEYWORDS <= 64, "conf_parser.seen is too small");
 
 static const char *side_names[SIDE_MAX] = { "news", "list", "forum" };
-static const char *direction_names[] = {
-	[DIRECTION_BOTH] = "both",
-	[DIRECTION_NEWS_TO_LIST] = "news-to-list",
-	[DIRECTION_LIST_TO_NEWS] = "list-to-news",
-	[DIRECTION_READ_ONLY] = "read-only",
-};
 
 const char *
 side_name(enum side side)
@@ -187,6 +224,7 @@ conf_string(const struct conf_keyword *kw, const void *base)
 	case T_DURATION:
 	case T_SIZE:
 	case T_BOOL:
+	case T_ENUM:
 		return NULL;
 	default:
 		return (char **)((const char *)base + kw->offset);
@@ -540,6 +578,31 @@ conf_type_wants(enum conf_type type)
 	}
 }
 
+/* One of kw->names, kept as its index. */
+static int
+conf_set_enum(struct conf_parser *ps, const struct conf_keyword *kw,
+    int *value, const char *arg, int line)
+{
+	char *list = NULL, *tmp;
+	int i;
+
+	for (i = 0; kw->names[i] != NULL; i++)
+		if (strcmp(arg, kw->names[i]) == 0) {
+			*value = i;
+			return 0;
+		}
+	for (i = 0; kw->names[i] != NULL; i++) {
+		tmp = list == NULL ? xstrdup(kw->names[i]) :
+		    xasprintf("%s%s %s", list, kw->names[i + 1] == NULL ?
+		    " or" : ",", kw->names[i]);
+		free(list);
+		list = tmp;
+	}
+	conf_error(ps, line, "%s: '%s' is not %s", kw->name, arg, list);
+	free(list);
+	return -1;
+}
+
 /* Store one simple (table-described) value; -1 with an error set. */
 static int
 conf_set_simple(struct conf_parser *ps, const struct conf_keyword *kw,
@@ -586,6 +649,8 @@ conf_set_simple(struct conf_parser *ps, const struct conf_keyword *kw,
 			return conf_error(ps, line, "%s: '%s' is not yes or no",
 			    kw->name, arg);
 		return 0;
+	case T_ENUM:
+		return conf_set_enum(ps, kw, boolp, arg, line);
 	case T_STRING:
 		ok = conf_valid_text(arg);
 		break;
@@ -662,7 +727,7 @@ conf_set_deliver(struct conf_parser *ps, struct conf_deliver *d,
 
 /* deliver SIDE TRANSPORT PATH */
 static int
-conf_custom_deliver(struct conf_parser *ps, char **args, int nargs)
+conf_parse_deliver(struct conf_parser *ps, char **args, int nargs)
 {
 	enum side side;
 	char *what;
@@ -678,39 +743,159 @@ conf_custom_deliver(struct conf_parser *ps, char **args, int nargs)
 	return rc;
 }
 
+static void
+conf_print_deliver(FILE *fp, const struct conf *conf)
+{
+	int i;
+
+	for (i = 0; i < SIDE_MAX; i++) {
+		if (conf->deliver[i].kind == TRANSPORT_NONE)
+			continue;
+		fprintf(fp, "deliver %s %s ", side_name(i),
+		    conf_transport_name(conf->deliver[i].kind));
+		conf_print_word(fp, conf->deliver[i].path);
+		fputc('\n', fp);
+	}
+}
+
 /* archive TRANSPORT PATH */
 static int
-conf_custom_archive(struct conf_parser *ps, char **args, int nargs)
+conf_parse_archive(struct conf_parser *ps, char **args, int nargs)
 {
 	return conf_set_deliver(ps, &ps->conf->archive, "archive", args);
 }
 
-static int
-conf_custom_log_level(struct conf_parser *ps, char **args, int nargs)
+static void
+conf_print_archive(FILE *fp, const struct conf *conf)
 {
-	if (strcmp(args[0], "info") == 0)
-		ps->conf->log_verbose = 0;
-	else if (strcmp(args[0], "debug") == 0)
-		ps->conf->log_verbose = 1;
-	else
-		return conf_error(ps, ps->stmt_line,
-		    "log-level: '%s' is not info or debug", args[0]);
+	if (conf->archive.kind == TRANSPORT_NONE)
+		return;
+	fprintf(fp, "archive %s ", conf_transport_name(conf->archive.kind));
+	conf_print_word(fp, conf->archive.path);
+	fputc('\n', fp);
+}
+
+/* An IPv4 or IPv6 address literal. */
+static int
+conf_valid_ip(const char *s)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, s, &a4) == 1 ||
+	    inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+/*
+ * "127.0.0.1:119", "[::1]:119" or "*:119": an address literal (or any)
+ * and a port; the host part is returned in host_r without brackets.
+ */
+int
+conf_split_address(const char *s, char **host_r, int *port_r)
+{
+	const char *colon, *end;
+	char *host;
+	long port;
+
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return -1;
+		host = xstrndup(s + 1, end - s - 1);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		host = xstrndup(s, colon - s);
+		if (strchr(host, ':') != NULL) {
+			free(host);
+			return -1;
+		}
+	}
+	port = strtol(colon + 1, (char **)&end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535 ||
+	    (strcmp(host, "*") != 0 && !conf_valid_ip(host))) {
+		free(host);
+		return -1;
+	}
+	*host_r = host;
+	*port_r = (int)port;
 	return 0;
 }
 
+/* listen PROTOCOL ADDRESS:PORT */
 static int
-conf_custom_direction(struct conf_parser *ps, char **args, int nargs)
+conf_parse_listen(struct conf_parser *ps, char **args, int nargs)
+{
+	struct conf *conf = ps->conf;
+	char *host;
+	size_t i;
+	int port;
+
+	if (strcmp(args[0], "nntp") != 0)
+		return conf_error(ps, ps->stmt_line, "listen: unknown protocol"
+		    " '%s' (known: nntp)", args[0]);
+	if (conf_split_address(args[1], &host, &port) == -1)
+		return conf_error(ps, ps->stmt_line, "listen: '%s' is not an"
+		    " address and port such as 127.0.0.1:119, [::1]:119 or"
+		    " *:119", args[1]);
+	free(host);
+	for (i = 0; i < conf->nlistens; i++)
+		if (strcmp(conf->listens[i].address, args[1]) == 0)
+			return conf_error(ps, ps->stmt_line, "listen: %s is"
+			    " already used at line %d", args[1],
+			    conf->listens[i].line);
+	conf->listens = xreallocarray(conf->listens, conf->nlistens + 1,
+	    sizeof(*conf->listens));
+	conf->listens[conf->nlistens].proto = LISTEN_NNTP;
+	conf->listens[conf->nlistens].address = xstrdup(args[1]);
+	conf->listens[conf->nlistens].line = ps->stmt_line;
+	conf->nlistens++;
+	return 0;
+}
+
+static void
+conf_print_listen(FILE *fp, const struct conf *conf)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(direction_names) / sizeof(direction_names[0]);
-	    i++)
-		if (strcmp(args[0], direction_names[i]) == 0) {
-			ps->channel->direction = i;
-			return 0;
-		}
-	return conf_error(ps, ps->stmt_line, "direction: '%s' is not both,"
-	    " news-to-list, list-to-news or read-only", args[0]);
+	for (i = 0; i < conf->nlistens; i++)
+		fprintf(fp, "listen nntp %s\n", conf->listens[i].address);
+}
+
+/* nntp-feeders ADDRESS... | none */
+static int
+conf_parse_feeders(struct conf_parser *ps, char **args, int nargs)
+{
+	struct conf *conf = ps->conf;
+	int i;
+
+	if (nargs == 1 && strcmp(args[0], "none") == 0) {
+		conf->nntp_feeders_set = 1;
+		return 0;
+	}
+	for (i = 0; i < nargs; i++) {
+		if (!conf_valid_ip(args[i]))
+			return conf_error(ps, ps->stmt_line, "nntp-feeders:"
+			    " '%s' is not an IP address", args[i]);
+		conf->nntp_feeders = xreallocarray(conf->nntp_feeders,
+		    conf->nntp_nfeeders + 1, sizeof(char *));
+		conf->nntp_feeders[conf->nntp_nfeeders++] = xstrdup(args[i]);
+	}
+	conf->nntp_feeders_set = 1;
+	return 0;
+}
+
+static void
+conf_print_feeders(FILE *fp, const struct conf *conf)
+{
+	size_t i;
+
+	fprintf(fp, "nntp-feeders");
+	if (conf->nntp_nfeeders == 0)
+		fprintf(fp, " none");
+	for (i = 0; i < conf->nntp_nfeeders; i++)
+		fprintf(fp, " %s", conf->nntp_feeders[i]);
+	fputc('\n', fp);
 }
 
 static const struct conf_keyword *
@@ -817,6 +1002,7 @@ conf_statement(struct conf_parser *ps, char **args, int nargs, int open,
 			if (conf_keywords[i].ctx == CTX_CHANNEL)
 				ps->seen[i] = 0;
 		ps->channel = xcalloc(1, sizeof(*ps->channel));
+		conf_defaults(ps->channel, CTX_CHANNEL);
 		ps->channel->name = xstrdup(args[1]);
 		ps->channel->line = line;
 		return 0;
@@ -838,10 +1024,16 @@ conf_statement(struct conf_parser *ps, char **args, int nargs, int open,
 		    kw->name, ps->seen[i]);
 	ps->seen[i] = line;
 	if (kw->type == T_CUSTOM) {
-		if (nargs - 1 != kw->nargs)
-			return conf_error(ps, line, "%s: wants %d argument%s",
-			    kw->name, kw->nargs, kw->nargs == 1 ? "" : "s");
-		return kw->custom(ps, args + 1, nargs - 1);
+		if (nargs - 1 < kw->nargs_min || nargs - 1 > kw->nargs_max) {
+			if (kw->nargs_min == kw->nargs_max)
+				return conf_error(ps, line, "%s: wants %d"
+				    " argument%s", kw->name, kw->nargs_min,
+				    kw->nargs_min == 1 ? "" : "s");
+			return conf_error(ps, line, "%s: wants %d to %d"
+			    " arguments", kw->name, kw->nargs_min,
+			    kw->nargs_max);
+		}
+		return kw->parse(ps, args + 1, nargs - 1);
 	}
 	if (nargs != 2)
 		return conf_error(ps, line, "%s: wants one argument", kw->name);
@@ -849,19 +1041,21 @@ conf_statement(struct conf_parser *ps, char **args, int nargs, int open,
 }
 
 static void
-conf_defaults(struct conf *conf)
+conf_defaults(void *base, int ctx)
 {
+	const struct conf_keyword *kw;
 	size_t i;
 
-	conf->refs = 1;
-	TAILQ_INIT(&conf->channels);
-	for (i = 0; i < CONF_KEYWORDS; i++)
-		if (conf_keywords[i].ctx == CTX_GLOBAL &&
-		    (conf_keywords[i].type == T_NUMBER ||
-		    conf_keywords[i].type == T_DURATION ||
-		    conf_keywords[i].type == T_SIZE))
-			*(long long *)((char *)conf +
-			    conf_keywords[i].offset) = conf_keywords[i].def;
+	for (i = 0; i < CONF_KEYWORDS; i++) {
+		kw = &conf_keywords[i];
+		if (kw->ctx != ctx)
+			continue;
+		if (kw->type == T_NUMBER || kw->type == T_DURATION ||
+		    kw->type == T_SIZE)
+			*(long long *)((char *)base + kw->offset) = kw->def;
+		else if (kw->type == T_ENUM)
+			*(int *)((char *)base + kw->offset) = (int)kw->def;
+	}
 }
 
 /* Settings that depend on others, and checks across settings. */
@@ -882,6 +1076,13 @@ conf_finish(struct conf_parser *ps)
 	if (conf->control_socket == NULL)
 		conf->control_socket = xstrdup(SYNCOM_RUNSTATEDIR
 		    "/syncd.sock");
+	if (!conf->nntp_feeders_set) {
+		/* innfeed on the same host. */
+		conf->nntp_feeders = xcalloc(2, sizeof(char *));
+		conf->nntp_feeders[0] = xstrdup("127.0.0.1");
+		conf->nntp_feeders[1] = xstrdup("::1");
+		conf->nntp_nfeeders = 2;
+	}
 	if (conf->retry_min > conf->retry_max)
 		return conf_error(ps, ps->stmt_line, "retry-min (%llds) is above"
 		    " retry-max (%llds)", conf->retry_min, conf->retry_max);
@@ -905,7 +1106,9 @@ conf_parse(const char *name, const char *text, size_t len, char **err_r)
 	ps.end = text + len;
 	ps.line = 1;
 	ps.conf = xcalloc(1, sizeof(*ps.conf));
-	conf_defaults(ps.conf);
+	ps.conf->refs = 1;
+	TAILQ_INIT(&ps.conf->channels);
+	conf_defaults(ps.conf, CTX_GLOBAL);
 	ps.conf->file = xstrdup(name);
 
 	for (;;) {
@@ -1056,6 +1259,12 @@ conf_unref(struct conf **confp)
 		conf_channel_free(c);
 	}
 	conf_free_strings(conf, CTX_GLOBAL);
+	for (i = 0; i < conf->nlistens; i++)
+		free(conf->listens[i].address);
+	free(conf->listens);
+	for (i = 0; i < conf->nntp_nfeeders; i++)
+		free(conf->nntp_feeders[i]);
+	free(conf->nntp_feeders);
 	for (i = 0; i < SIDE_MAX; i++)
 		free(conf->deliver[i].path);
 	free(conf->archive.path);
@@ -1124,9 +1333,12 @@ conf_print_simple(FILE *fp, const void *base, int ctx, const char *indent)
 
 	for (i = 0; i < CONF_KEYWORDS; i++) {
 		kw = &conf_keywords[i];
-		if (kw->ctx != ctx || kw->type == T_CUSTOM)
+		if (kw->ctx != ctx)
 			continue;
 		switch (kw->type) {
+		case T_CUSTOM:
+			kw->print(fp, base);
+			break;
 		case T_NUMBER:
 		case T_DURATION:
 		case T_SIZE:
@@ -1140,6 +1352,10 @@ conf_print_simple(FILE *fp, const void *base, int ctx, const char *indent)
 			    *(const int *)((const char *)base + kw->offset) ?
 			    "yes" : "no");
 			break;
+		case T_ENUM:
+			fprintf(fp, "%s%s %s\n", indent, kw->name, kw->names[
+			    *(const int *)((const char *)base + kw->offset)]);
+			break;
 		default:
 			if ((s = *conf_string(kw, base)) == NULL)
 				break;
@@ -1148,14 +1364,6 @@ conf_print_simple(FILE *fp, const void *base, int ctx, const char *indent)
 			fputc('\n', fp);
 			break;
 		}
-		/* The custom keywords' place in the canonical order. */
-		if (ctx == CTX_GLOBAL && strcmp(kw->name, "control-group") == 0)
-			fprintf(fp, "log-level %s\n",
-			    ((const struct conf *)base)->log_verbose ?
-			    "debug" : "info");
-		if (ctx == CTX_CHANNEL && strcmp(kw->name, "board") == 0)
-			fprintf(fp, "%sdirection %s\n", indent, direction_name(
-			    ((const struct conf_channel *)base)->direction));
 	}
 }
 
@@ -1163,24 +1371,9 @@ void
 conf_print(const struct conf *conf, FILE *fp)
 {
 	const struct conf_channel *c;
-	int i;
 
 	fprintf(fp, "# syncd.conf in canonical form (syncd -n)\n");
 	conf_print_simple(fp, conf, CTX_GLOBAL, "");
-	for (i = 0; i < SIDE_MAX; i++) {
-		if (conf->deliver[i].kind == TRANSPORT_NONE)
-			continue;
-		fprintf(fp, "deliver %s %s ", side_name(i),
-		    conf_transport_name(conf->deliver[i].kind));
-		conf_print_word(fp, conf->deliver[i].path);
-		fputc('\n', fp);
-	}
-	if (conf->archive.kind != TRANSPORT_NONE) {
-		fprintf(fp, "archive %s ",
-		    conf_transport_name(conf->archive.kind));
-		conf_print_word(fp, conf->archive.path);
-		fputc('\n', fp);
-	}
 	TAILQ_FOREACH(c, &conf->channels, entry) {
 		fprintf(fp, "\nchannel ");
 		conf_print_word(fp, c->name);
@@ -1275,6 +1468,19 @@ conf_targets(const struct conf *conf, char ***targets_r)
 	return n;
 }
 
+static int
+conf_listens_equal(const struct conf *a, const struct conf *b)
+{
+	size_t i;
+
+	if (a->nlistens != b->nlistens)
+		return 0;
+	for (i = 0; i < a->nlistens; i++)
+		if (strcmp(a->listens[i].address, b->listens[i].address) != 0)
+			return 0;
+	return 1;
+}
+
 /*
  * The settings a reload cannot change that differ between old and new, as
  * "data-dir,user", or NULL when there are none.
@@ -1286,15 +1492,21 @@ conf_restart_changes(const struct conf *old, const struct conf *new)
 	const char *a, *b;
 	char *list = NULL, *tmp;
 	size_t i;
+	int same;
 
 	for (i = 0; i < CONF_KEYWORDS; i++) {
 		kw = &conf_keywords[i];
 		if (!(kw->flags & CONF_RESTART))
 			continue;
-		a = *conf_string(kw, old);
-		b = *conf_string(kw, new);
-		if ((a == NULL && b == NULL) ||
-		    (a != NULL && b != NULL && strcmp(a, b) == 0))
+		if (kw->type == T_CUSTOM)	/* listen */
+			same = conf_listens_equal(old, new);
+		else {
+			a = *conf_string(kw, old);
+			b = *conf_string(kw, new);
+			same = (a == NULL && b == NULL) ||
+			    (a != NULL && b != NULL && strcmp(a, b) == 0);
+		}
+		if (same)
 			continue;
 		tmp = list == NULL ? xstrdup(kw->name) :
 		    xasprintf("%s,%s", list, kw->name);

@@ -1333,15 +1333,17 @@ store_overview(struct store *store, const char *group, long long low,
 
 int
 store_overview_msgid(struct store *store, const char *msgid,
-    struct store_overview *o)
+    struct store_overview **row_r)
 {
 	sqlite3_stmt *st = store_stmt(store, S_OVERVIEW_MSGID);
 	int rc;
 
+	*row_r = NULL;
 	store_bind_text(st, 1, msgid);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		store_fill_overview(st, o);
-	else if (rc != SQLITE_DONE)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*row_r = xcalloc(1, sizeof(**row_r));
+		store_fill_overview(st, *row_r);
+	} else if (rc != SQLITE_DONE)
 		return store_read_error(store, st);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW;

@@ -30,6 +30,7 @@
 #include <event2/thread.h>
 
 #include "syncd.h"
+#include "nntp.h"
 
 /* How long SIGTERM waits for deliveries in flight, in seconds. */
 #define SYNCD_STOP_GRACE	3
@@ -44,6 +45,7 @@ struct syncd {
 	struct outbox	*outbox;
 	struct router	*router;
 	struct control	*control;
+	struct nntp_server *nntp;
 	/* One transport per side, and the archive; rebuilt on reload. */
 	struct transport *transport[SIDE_MAX];
 	struct transport *archive;
@@ -146,6 +148,8 @@ syncd_apply(struct syncd *sd, struct conf *conf)
 	outbox_set_conf(sd->outbox, conf);
 	if (sd->control != NULL)
 		control_set_conf(sd->control, conf);
+	if (sd->nntp != NULL)
+		nntp_server_set_conf(sd->nntp, conf);
 	log_setverbose(conf->log_verbose || sd->verbose);
 	conf_unref(&sd->conf);
 	sd->conf = conf_ref(conf);
@@ -215,6 +219,7 @@ syncd_signal(evutil_socket_t sig, short events, void *arg)
 	log_info("event=signal signal=%s action=stop inflight=%zu",
 	    sig == SIGTERM ? "TERM" : "INT", outbox_inflight(sd->outbox));
 	control_free(&sd->control);
+	nntp_server_free(&sd->nntp);
 	outbox_stop(sd->outbox);
 	syncd_stop_check(-1, 0, sd);
 }
@@ -330,6 +335,7 @@ syncd_free(struct syncd *sd)
 	router_free(&sd->router);
 	outbox_free(&sd->outbox);
 	control_free(&sd->control);
+	nntp_server_free(&sd->nntp);
 	for (i = 0; i < SIDE_MAX; i++)
 		transport_free(&sd->transport[i]);
 	transport_free(&sd->archive);
@@ -354,7 +360,8 @@ main(int argc, char *argv[])
 	size_t inflight;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
-	int ch, foreground = 0, verbose = 0, check = 0, ctlfd;
+	int ch, foreground = 0, verbose = 0, check = 0, ctlfd, *nntpfds;
+	size_t i;
 
 	while ((ch = getopt(argc, argv, "dfnV")) != -1) {
 		switch (ch) {
@@ -431,6 +438,13 @@ main(int argc, char *argv[])
 	    -1)
 		fatalx("event=start control-socket=%s error=%s",
 		    log_q(conf->control_socket), log_q(err));
+	/* Bound as root: a privileged port stays ours after the drop. */
+	nntpfds = xcalloc(conf->nlistens + 1, sizeof(*nntpfds));
+	for (i = 0; i < conf->nlistens; i++)
+		if ((nntpfds[i] = nntp_listen(conf->listens[i].address,
+		    &err)) == -1)
+			fatalx("event=start listen=%s error=%s",
+			    log_q(conf->listens[i].address), log_q(err));
 
 	if (!foreground) {
 		syncd_daemonize();
@@ -457,6 +471,9 @@ main(int argc, char *argv[])
 	sd.router = router_new(sd.store, sd.outbox);
 	hooks.reload = syncd_reload;
 	hooks.arg = &sd;
+	sd.nntp = nntp_server_new(sd.base, sd.store, sd.router, nntpfds,
+	    conf->nlistens);
+	free(nntpfds);
 	sd.control = control_new(sd.base, ctlfd, sd.store, sd.router,
 	    sd.outbox, &hooks);
 	syncd_apply(&sd, conf);

@@ -63,7 +63,7 @@ struct conf_channel {
 	char		*description;
 	char		*subject_tag;	/* "[Pirates-test]", or NULL */
 	char		*approve;	/* Approved: value for moderated groups */
-	enum direction	 direction;
+	int		 direction;	/* enum direction */
 	int		 moderated;
 };
 TAILQ_HEAD(conf_channels, conf_channel);
@@ -71,6 +71,24 @@ TAILQ_HEAD(conf_channels, conf_channel);
 enum transport_kind {
 	TRANSPORT_NONE,
 	TRANSPORT_MAILDIR
+};
+
+/* Who may read or post (nntp-read, nntp-post). */
+enum access {
+	ACCESS_ANONYMOUS,
+	ACCESS_AUTHENTICATED,
+	ACCESS_NOBODY
+};
+
+enum listen_proto {
+	LISTEN_NNTP
+};
+
+/* A listener ("listen nntp 127.0.0.1:119"). */
+struct conf_listen {
+	enum listen_proto proto;
+	char		*address;	/* as written */
+	int		 line;
 };
 
 /* How one side's messages leave ("deliver list maildir PATH"). */
@@ -104,6 +122,19 @@ struct conf {
 	long long	 delivery_concurrency;
 	struct conf_deliver deliver[SIDE_MAX];
 	struct conf_deliver archive;
+	struct conf_listen *listens;
+	size_t		 nlistens;
+	/* The NNTP server. */
+	int		 nntp_read;	/* enum access */
+	int		 nntp_post;	/* enum access */
+	char		*nntp_users;	/* user:crypt-hash lines */
+	char		**nntp_feeders;	/* who may IHAVE/TAKETHIS */
+	size_t		 nntp_nfeeders;
+	int		 nntp_feeders_set;
+	int		 nntp_insecure_auth;
+	long long	 nntp_idle_timeout;
+	long long	 nntp_connections_per_address;
+	char		*nntp_motd;
 	struct conf_channels channels;
 	size_t		 nchannels;
 };
@@ -123,6 +154,8 @@ struct conf_channel *conf_channel_by_list_id(const struct conf *,
 struct conf_channel *conf_channel_by_address(const struct conf *,
 		    const char *);
 struct conf_channel *conf_channel_by_board(const struct conf *, const char *);
+/* "127.0.0.1:119", "[::1]:119", "*:119": host and port, or -1. */
+int		 conf_split_address(const char *, char **host_r, int *port_r);
 /* Settings a reload cannot change that differ: "a,b", or NULL. */
 char		*conf_restart_changes(const struct conf *old,
 		    const struct conf *new);
@@ -321,9 +354,9 @@ int		 store_numbers(struct store *, const char *group, long long low,
 int		 store_overview(struct store *, const char *group, long long low,
 		    long long high, size_t limit, struct store_overview **rows_r,
 		    size_t *n_r);
-/* By Message-ID: 1 and *o filled, 0 if unknown, -1 on error. */
+/* By Message-ID: 1 and a row to free, 0 if unknown, -1 on error. */
 int		 store_overview_msgid(struct store *, const char *msgid,
-		    struct store_overview *o);
+		    struct store_overview **row_r);
 void		 store_overview_free(struct store_overview *, size_t);
 /* Every group and number a message has. */
 int		 store_xref(struct store *, int64_t message,

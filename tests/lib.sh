@@ -171,3 +171,21 @@ count_in() {
 has_count() {
 	[ "$(count_in "$1" "$2")" -eq "$3" ]
 }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# tap_import FILE: take a helper's TAP into ours, renumbered.
+tap_import() {
+	while IFS= read -r _ti_line; do
+		case $_ti_line in
+		"ok "*" - "*) ok "${_ti_line#* - }" ;;
+		"not ok "*" - "*) not_ok "${_ti_line#* - }" ;;
+		"#"*) echo "$_ti_line" ;;
+		"1.."*) ;;
+		*) diag "$_ti_line" ;;
+		esac
+	done < "$1"
+}

@@ -483,7 +483,7 @@ test_news_reads(void **state)
 {
 	struct fixture *f = *state;
 	struct store_group g, *groups;
-	struct store_overview *ov, one;
+	struct store_overview *ov, *one;
 	struct store_xref *xr;
 	struct store_newnews *nn;
 	struct store_msg *m;
@@ -559,13 +559,9 @@ test_news_reads(void **state)
 	assert_true(ov[0].bytes > 0);
 	store_overview_free(ov, n);
 	assert_int_equal(store_overview_msgid(f->store, "<n5@x>", &one), 1);
-	assert_int_equal(one.number, 0);
-	assert_string_equal(one.subject, "Subject 5");
-	free(one.msgid);
-	free(one.subject);
-	free(one.from);
-	free(one.date);
-	free(one.refs);
+	assert_int_equal(one->number, 0);
+	assert_string_equal(one->subject, "Subject 5");
+	store_overview_free(one, 1);
 
 	assert_int_equal(store_message_id(f->store, "<n3@x>", &message), 1);
 	assert_int_equal(store_xref(f->store, message, &xr, &n), 0);

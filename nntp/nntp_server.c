@@ -1,0 +1,1671 @@
+/*
+ * nntp_server.c: the NNTP server: listeners, and one session state
+ * machine per connection, for readers (RFC 3977) and feeding peers
+ * (IHAVE, and RFC 4644 streaming).
+ *
+ * A session reads one command line at a time (at most 512 octets, section
+ * 3.1), finds it in the command table, checks the state and permission
+ * the entry asks for, and answers through nntp_reply().  A long answer
+ * (OVER over a big range, LISTGROUP, NEWNEWS, HDR) is produced in slices
+ * by a "more" function that runs again whenever the client has read what
+ * went before, so a reader never makes syncd hold a whole group in memory
+ * and a slow reader stalls nobody: while its output is full, syncd reads
+ * nothing more from it.
+ *
+ * An article (POST, IHAVE, TAKETHIS) is read to its terminating "." and
+ * given to the router; the session waits, reading nothing more, until the
+ * router has committed it, and only then answers 240/235/239.  Message-IDs
+ * in flight are known to the server, so a second peer offering the same
+ * article meanwhile hears "try later" (436/431).
+ */
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "nntp.h"
+
+/* Output above this: stop reading the client until it drains. */
+#define NNTP_OUT_HIGH		(256 * 1024)
+/* A long answer's next slice is made below this. */
+#define NNTP_OUT_LOW		(64 * 1024)
+/* Rows per slice of a long answer. */
+#define NNTP_SLICE		500
+/* An article line longer than this is not read into memory. */
+#define NNTP_ARTICLE_LINE_MAX	(64 * 1024)
+/* Failed AUTHINFO attempts before the connection is closed. */
+#define NNTP_AUTH_TRIES		3
+
+enum nntp_state {
+	NS_COMMAND,		/* reading command lines */
+	NS_ARTICLE,		/* reading an article up to "." */
+	NS_ROUTING,		/* waiting for the router's commit */
+	NS_CLOSING		/* flushing the last reply, then closing */
+};
+
+struct nntp_session;
+TAILQ_HEAD(nntp_sessions, nntp_session);
+
+struct nntp_server {
+	struct event_base *base;
+	struct store	*store;
+	struct router	*router;
+	struct conf	*conf;
+	struct evconnlistener **listeners;
+	size_t		 nlisteners;
+	struct nntp_sessions sessions;
+	size_t		 nsessions;
+	unsigned int	 next_id;
+	/* Message-IDs being read or stored now. */
+	char		**inflight;
+	size_t		 ninflight;
+};
+
+struct nntp_session {
+	TAILQ_ENTRY(nntp_session) entry;
+	struct nntp_server *srv;
+	struct bufferevent *bev;
+	unsigned int	 id;
+	char		 client[INET6_ADDRSTRLEN];
+	int		 loopback;
+	enum nntp_state	 state;
+	int		 discard;	/* skipping an overlong command line */
+	int		 gone;		/* the client left while routing */
+
+	/* Reading: the current group and article (0: none). */
+	char		*group;
+	long long	 article;
+
+	/* AUTHINFO */
+	char		*user_pending;
+	char		*user;
+	int		 auth_failures;
+
+	/* The article being read. */
+	enum nntp_intake intake;
+	char		*offered;	/* IHAVE/TAKETHIS Message-ID */
+	int		 offered_inflight; /* it is in srv->inflight */
+	struct evbuffer	*art;
+	const char	*art_reject;	/* why it is read only to be refused */
+
+	/* A long answer in slices: more() adds the next one. */
+	void		 (*more)(struct nntp_session *);
+	char		*gen_group;
+	char		*gen_field;
+	char		*gen_wildmat;
+	long long	 gen_next, gen_high;
+	int64_t		 gen_after;
+	time_t		 gen_since;
+	int		 gen_numbered;
+};
+
+struct nntp_command {
+	const char	*verb;
+	void		 (*run)(struct nntp_session *, char **, int);
+	int		 args_min, args_max;
+	int		 flags;
+};
+
+/* nntp_command.flags */
+#define NC_READ		0x01	/* needs read permission */
+#define NC_FEED		0x02	/* only for feeding peers */
+
+static void	 nntp_process(struct nntp_session *);
+static void	 nntp_session_free(struct nntp_session *);
+
+static void nntp_reply(struct nntp_session *, int, const char *, ...)
+    PRINTFLIKE(3, 4);
+
+/* Every status line goes out here, so logging happens in one place. */
+static void
+nntp_reply(struct nntp_session *s, int code, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	va_list ap;
+	char text[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	evbuffer_add_printf(out, "%d %s\r\n", code, text);
+	if (code >= 400)
+		log_info("event=nntp session=nntp:%u client=%s result=%d"
+		    " text=%s", s->id, s->client, code, log_q(text));
+	else
+		log_debug("event=nntp session=nntp:%u result=%d", s->id, code);
+}
+
+static void
+nntp_end_list(struct nntp_session *s)
+{
+	evbuffer_add(bufferevent_get_output(s->bev), ".\r\n", 3);
+}
+
+/* Close once the last reply has gone out. */
+static void
+nntp_close(struct nntp_session *s)
+{
+	s->state = NS_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_enable(s->bev, EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		nntp_session_free(s);
+}
+
+static int
+nntp_can_read(const struct nntp_session *s)
+{
+	const struct conf *conf = s->srv->conf;
+
+	return conf->nntp_read == ACCESS_ANONYMOUS ||
+	    (conf->nntp_read == ACCESS_AUTHENTICATED && s->user != NULL);
+}
+
+static int
+nntp_can_post(const struct nntp_session *s)
+{
+	const struct conf *conf = s->srv->conf;
+
+	return conf->nntp_post == ACCESS_ANONYMOUS ||
+	    (conf->nntp_post == ACCESS_AUTHENTICATED && s->user != NULL);
+}
+
+/* Is the client one of nntp-feeders? */
+static int
+nntp_is_feeder(const struct nntp_session *s)
+{
+	const struct conf *conf = s->srv->conf;
+	size_t i;
+
+	for (i = 0; i < conf->nntp_nfeeders; i++)
+		if (strcmp(conf->nntp_feeders[i], s->client) == 0)
+			return 1;
+	return 0;
+}
+
+/* AUTHINFO sends a password: only over TLS or from loopback (RFC 4643). */
+static int
+nntp_auth_allowed(const struct nntp_session *s)
+{
+	return s->loopback || s->srv->conf->nntp_insecure_auth;
+}
+
+static int
+nntp_inflight(struct nntp_server *srv, const char *msgid)
+{
+	size_t i;
+
+	for (i = 0; i < srv->ninflight; i++)
+		if (strcmp(srv->inflight[i], msgid) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+nntp_inflight_add(struct nntp_server *srv, const char *msgid)
+{
+	srv->inflight = xreallocarray(srv->inflight, srv->ninflight + 1,
+	    sizeof(*srv->inflight));
+	srv->inflight[srv->ninflight++] = xstrdup(msgid);
+}
+
+static void
+nntp_inflight_del(struct nntp_server *srv, const char *msgid)
+{
+	size_t i;
+
+	for (i = 0; i < srv->ninflight; i++)
+		if (strcmp(srv->inflight[i], msgid) == 0) {
+			free(srv->inflight[i]);
+			srv->inflight[i] = srv->inflight[--srv->ninflight];
+			return;
+		}
+}
+
+/* A group we carry: a channel's newsgroup. */
+static const struct conf_channel *
+nntp_channel(const struct nntp_session *s, const char *group)
+{
+	return conf_channel_by_group(s->srv->conf, group);
+}
+
+/* "y", "n" or "m" for LIST ACTIVE (RFC 3977 section 7.6.3). */
+static char
+nntp_status(const struct conf *conf, const struct conf_channel *c)
+{
+	if (c->direction == DIRECTION_READ_ONLY ||
+	    conf->nntp_post == ACCESS_NOBODY)
+		return 'n';
+	return c->moderated ? 'm' : 'y';
+}
+
+/*
+ * A range argument: "n", "n-" or "n-m" (RFC 3977 section 6.1.2.2).  The
+ * open end is the group's high water mark.
+ */
+static int
+nntp_range(const char *arg, long long high, long long *lo_r, long long *hi_r)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*arg))
+		return -1;
+	*lo_r = strtoll(arg, &end, 10);
+	if (*end == '\0') {
+		*hi_r = *lo_r;
+		return 0;
+	}
+	if (*end != '-')
+		return -1;
+	if (end[1] == '\0') {
+		*hi_r = high > *lo_r ? high : *lo_r;
+		return 0;
+	}
+	if (!isdigit((unsigned char)end[1]))
+		return -1;
+	*hi_r = strtoll(end + 1, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+/* RFC 3977 section 7.3.2: "yyyymmdd hhmmss" or "yymmdd hhmmss" [GMT]. */
+static time_t
+nntp_parse_date(const char *date, const char *tod, const char *gmt)
+{
+	struct tm tm;
+	size_t n = strlen(date);
+	int year, i;
+
+	if ((n != 6 && n != 8) || strlen(tod) != 6 ||
+	    strspn(date, "0123456789") != n || strspn(tod, "0123456789") != 6)
+		return -1;
+	if (gmt != NULL && strcasecmp(gmt, "GMT") != 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	year = 0;
+	for (i = 0; i < (int)n - 4; i++)
+		year = year * 10 + date[i] - '0';
+	if (n == 6) {
+		/* The century that makes the date closest to now. */
+		time_t now = time(NULL);
+		struct tm cur;
+		int century;
+
+		gmtime_r(&now, &cur);
+		century = (cur.tm_year + 1900) / 100 * 100;
+		year += century;
+		if (year > cur.tm_year + 1900 + 50)
+			year -= 100;
+		else if (year < cur.tm_year + 1900 - 50)
+			year += 100;
+	}
+	tm.tm_year = year - 1900;
+	tm.tm_mon = (date[n - 4] - '0') * 10 + date[n - 3] - '0' - 1;
+	tm.tm_mday = (date[n - 2] - '0') * 10 + date[n - 1] - '0';
+	tm.tm_hour = (tod[0] - '0') * 10 + tod[1] - '0';
+	tm.tm_min = (tod[2] - '0') * 10 + tod[3] - '0';
+	tm.tm_sec = (tod[4] - '0') * 10 + tod[5] - '0';
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		return -1;
+	/* Without GMT it is the server's local time. */
+	if (gmt == NULL) {
+		tm.tm_isdst = -1;
+		return mktime(&tm);
+	}
+	return timegm(&tm);
+}
+
+static void
+nntp_more_done(struct nntp_session *s)
+{
+	nntp_end_list(s);
+	s->more = NULL;
+	free(s->gen_group);
+	free(s->gen_field);
+	free(s->gen_wildmat);
+	s->gen_group = s->gen_field = s->gen_wildmat = NULL;
+}
+
+/* Start a long answer: its first slice now, the rest as the client reads. */
+static void
+nntp_more_start(struct nntp_session *s, void (*more)(struct nntp_session *))
+{
+	s->more = more;
+	more(s);
+}
+
+/* Make the current article (number, Message-ID) from an argument. */
+enum nntp_pick {
+	PICK_OK,
+	PICK_REPLIED		/* an error was sent */
+};
+
+/*
+ * The article an ARTICLE/HEAD/BODY/STAT/OVER argument names: none (the
+ * current one), a number in the current group, or a Message-ID.  Replies
+ * with the error itself when there is none.
+ */
+static enum nntp_pick
+nntp_pick(struct nntp_session *s, const char *arg, long long *number_r,
+    int64_t *message_r, char **msgid_r)
+{
+	struct store *store = s->srv->store;
+	char *end;
+	int rc;
+
+	*msgid_r = NULL;
+	if (arg != NULL && *arg == '<') {
+		if (msgid_valid(arg, NULL) == -1) {
+			nntp_reply(s, 501, "Syntax error in Message-ID");
+			return PICK_REPLIED;
+		}
+		if ((rc = store_message_id(store, arg, message_r)) != 1) {
+			if (rc == 0)
+				nntp_reply(s, 430, "No article with that"
+				    " message-id");
+			else
+				nntp_reply(s, 403, "Internal fault");
+			return PICK_REPLIED;
+		}
+		*number_r = s->group != NULL ?
+		    store_article_number(store, s->group, arg) : 0;
+		*msgid_r = xstrdup(arg);
+		return PICK_OK;
+	}
+	if (s->group == NULL) {
+		nntp_reply(s, 412, "No newsgroup selected");
+		return PICK_REPLIED;
+	}
+	if (arg == NULL) {
+		if (s->article == 0) {
+			nntp_reply(s, 420, "Current article number is"
+			    " invalid");
+			return PICK_REPLIED;
+		}
+		*number_r = s->article;
+	} else {
+		*number_r = strtoll(arg, &end, 10);
+		if (!isdigit((unsigned char)*arg) || *end != '\0') {
+			nntp_reply(s, 501, "Syntax error in article number");
+			return PICK_REPLIED;
+		}
+	}
+	if ((rc = store_article(store, s->group, *number_r, message_r,
+	    msgid_r)) != 1) {
+		if (rc == 0)
+			nntp_reply(s, 423, "No article with that number");
+		else
+			nntp_reply(s, 403, "Internal fault");
+		return PICK_REPLIED;
+	}
+	if (arg != NULL)
+		s->article = *number_r;
+	return PICK_OK;
+}
+
+/* ARTICLE, HEAD, BODY and STAT (RFC 3977 section 6.2). */
+static void
+nntp_cmd_article(struct nntp_session *s, char **args, int nargs)
+{
+	static const struct {
+		const char *verb;
+		int code, part;
+	} kinds[] = {
+		{ "ARTICLE", 220, 'A' }, { "HEAD", 221, 'H' },
+		{ "BODY", 222, 'B' }, { "STAT", 223, 0 },
+	};
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	long long number;
+	int64_t message;
+	char *msgid;
+	size_t k;
+
+	for (k = 0; strcasecmp(args[0], kinds[k].verb) != 0; k++)
+		;
+	if (nntp_pick(s, nargs > 1 ? args[1] : NULL, &number, &message,
+	    &msgid) != PICK_OK)
+		return;
+	if (kinds[k].part == 0) {
+		nntp_reply(s, 223, "%lld %s", number, msgid);
+		free(msgid);
+		return;
+	}
+	nntp_reply(s, kinds[k].code, "%lld %s", number, msgid);
+	if (nntp_article_view(s->srv->conf, s->srv->store, message,
+	    kinds[k].part, out) == -1)
+		log_warnx("event=nntp session=nntp:%u msgid=%s error=\"could"
+		    " not read the article\"", s->id, log_q(msgid));
+	nntp_end_list(s);
+	free(msgid);
+}
+
+/* AUTHINFO USER / PASS (RFC 4643 section 2.3). */
+static void
+nntp_cmd_authinfo(struct nntp_session *s, char **args, int nargs)
+{
+	char *err = NULL;
+	int rc;
+
+	if (strcasecmp(args[1], "USER") != 0 &&
+	    strcasecmp(args[1], "PASS") != 0) {
+		nntp_reply(s, 501, "Only AUTHINFO USER and PASS are known");
+		return;
+	}
+	if (s->user != NULL) {
+		nntp_reply(s, 502, "Already authenticated");
+		return;
+	}
+	if (!nntp_auth_allowed(s)) {
+		nntp_reply(s, 483, "Encryption required for authentication");
+		return;
+	}
+	if (s->srv->conf->nntp_users == NULL) {
+		nntp_reply(s, 502, "Authentication is not offered here");
+		return;
+	}
+	if (strcasecmp(args[1], "USER") == 0) {
+		free(s->user_pending);
+		s->user_pending = xstrdup(args[2]);
+		nntp_reply(s, 381, "Password required");
+		return;
+	}
+	if (s->user_pending == NULL) {
+		nntp_reply(s, 482, "Authentication commands issued out of"
+		    " sequence");
+		return;
+	}
+	rc = nntp_auth_check(s->srv->conf->nntp_users, s->user_pending,
+	    args[2], &err);
+	if (rc == -1) {
+		log_warnx("event=nntp-auth session=nntp:%u error=%s", s->id,
+		    log_q(err));
+		free(err);
+		nntp_reply(s, 403, "Authentication is not available now");
+		return;
+	}
+	if (rc == 1) {
+		s->user = s->user_pending;
+		s->user_pending = NULL;
+		log_info("event=nntp-auth session=nntp:%u client=%s user=%s"
+		    " result=ok", s->id, s->client, log_q(s->user));
+		nntp_reply(s, 281, "Authentication accepted");
+		return;
+	}
+	log_info("event=nntp-auth session=nntp:%u client=%s user=%s"
+	    " result=failed", s->id, s->client, log_q(s->user_pending));
+	free(s->user_pending);
+	s->user_pending = NULL;
+	nntp_reply(s, 481, "Authentication failed");
+	if (++s->auth_failures >= NNTP_AUTH_TRIES)
+		nntp_close(s);
+}
+
+static void
+nntp_cmd_capabilities(struct nntp_session *s, char **args, int nargs)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	nntp_reply(s, 101, "Capability list:");
+	evbuffer_add_printf(out, "VERSION 2\r\n"
+	    "IMPLEMENTATION Syncom syncd %s\r\n"
+	    "READER\r\n"
+	    "HDR\r\n"
+	    "NEWNEWS\r\n"
+	    "OVER MSGID\r\n"
+	    "LIST ACTIVE ACTIVE.TIMES COUNTS HEADERS MODERATORS MOTD"
+	    " NEWSGROUPS OVERVIEW.FMT\r\n", SYNCOM_VERSION);
+	if (s->srv->conf->nntp_post != ACCESS_NOBODY)
+		evbuffer_add_printf(out, "POST\r\n");
+	if (nntp_is_feeder(s))
+		evbuffer_add_printf(out, "IHAVE\r\nSTREAMING\r\n");
+	if (s->user == NULL && s->srv->conf->nntp_users != NULL &&
+	    nntp_auth_allowed(s))
+		evbuffer_add_printf(out, "AUTHINFO USER\r\n");
+	nntp_end_list(s);
+}
+
+static void
+nntp_cmd_date(struct nntp_session *s, char **args, int nargs)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&now, &tm);
+	strftime(buf, sizeof(buf), "%Y%m%d%H%M%S", &tm);
+	nntp_reply(s, 111, "%s", buf);
+}
+
+/* GROUP and LISTGROUP (RFC 3977 sections 6.1.1 and 6.1.2). */
+static void
+nntp_more_listgroup(struct nntp_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	long long *nums;
+	size_t n, i;
+
+	if (store_numbers(s->srv->store, s->gen_group, s->gen_next,
+	    s->gen_high, NNTP_SLICE, &nums, &n) == -1)
+		n = 0;	/* logged by the store; end the list */
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(out, "%lld\r\n", nums[i]);
+	if (n == NNTP_SLICE)
+		s->gen_next = nums[n - 1] + 1;
+	free(nums);
+	if (n < NNTP_SLICE)
+		nntp_more_done(s);
+}
+
+static void
+nntp_cmd_group(struct nntp_session *s, char **args, int nargs)
+{
+	struct store_group g;
+	const char *name;
+	long long lo, hi;
+	int listgroup = strcasecmp(args[0], "LISTGROUP") == 0, rc;
+
+	if (nargs < 2 && s->group == NULL) {
+		nntp_reply(s, 412, "No newsgroup selected");
+		return;
+	}
+	name = nargs > 1 ? args[1] : s->group;
+	if (nntp_channel(s, name) == NULL ||
+	    (rc = store_group(s->srv->store, name, &g)) == 0) {
+		nntp_reply(s, 411, "No such newsgroup");
+		return;
+	}
+	if (rc == -1) {
+		nntp_reply(s, 403, "Internal fault");
+		return;
+	}
+	if (nargs > 2 && nntp_range(args[2], g.high, &lo, &hi) == -1) {
+		free(g.name);
+		nntp_reply(s, 501, "Syntax error in range");
+		return;
+	}
+	if (s->group == NULL || strcmp(s->group, name) != 0) {
+		free(s->group);
+		s->group = xstrdup(name);
+	}
+	/* The first article, or none for an empty group. */
+	s->article = g.count > 0 ? store_article_step(s->srv->store, s->group,
+	    g.low - 1, 1) : 0;
+	if (s->article < 0)
+		s->article = 0;
+	if (g.count == 0)
+		nntp_reply(s, 211, "0 %lld %lld %s%s", g.high + 1, g.high,
+		    g.name, listgroup ? " list follows" : "");
+	else
+		nntp_reply(s, 211, "%lld %lld %lld %s%s", g.count, g.low,
+		    g.high, g.name, listgroup ? " list follows" : "");
+	if (listgroup) {
+		s->gen_group = xstrdup(s->group);
+		s->gen_next = nargs > 2 ? lo : g.low;
+		s->gen_high = nargs > 2 ? hi : g.high;
+		nntp_more_start(s, nntp_more_listgroup);
+	}
+	free(g.name);
+}
+
+static void
+nntp_cmd_help(struct nntp_session *s, char **args, int nargs)
+{
+	nntp_reply(s, 100, "Help text follows");
+	evbuffer_add_printf(bufferevent_get_output(s->bev),
+	    "Syncom syncd %s speaks RFC 3977 NNTP with RFC 4644 streaming:\r\n"
+	    "  ARTICLE BODY HEAD STAT [number|<message-id>]\r\n"
+	    "  AUTHINFO USER name | AUTHINFO PASS password\r\n"
+	    "  CAPABILITIES  DATE  HELP  QUIT  MODE READER|STREAM\r\n"
+	    "  GROUP group  LISTGROUP [group [range]]  NEXT  LAST\r\n"
+	    "  HDR|XHDR field [range|<message-id>]\r\n"
+	    "  OVER|XOVER [range|<message-id>]\r\n"
+	    "  LIST [ACTIVE|ACTIVE.TIMES|COUNTS|NEWSGROUPS [wildmat]]\r\n"
+	    "  LIST HEADERS|MODERATORS|MOTD|OVERVIEW.FMT\r\n"
+	    "  NEWGROUPS yyyymmdd hhmmss [GMT]\r\n"
+	    "  NEWNEWS wildmat yyyymmdd hhmmss [GMT]\r\n"
+	    "  POST  IHAVE <id>  CHECK <id>  TAKETHIS <id>\r\n",
+	    SYNCOM_VERSION);
+	nntp_end_list(s);
+}
+
+/* LIST and its keywords (RFC 3977 section 7.6, RFC 6048). */
+static void
+nntp_cmd_list(struct nntp_session *s, char **args, int nargs)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	const struct conf *conf = s->srv->conf;
+	const struct conf_channel *c;
+	struct store_group *groups = NULL, *g;
+	const char *kw = nargs > 1 ? args[1] : "ACTIVE";
+	const char *wm = nargs > 2 ? args[2] : NULL;
+	size_t n = 0, i;
+	char line[1024];
+	FILE *fp;
+
+	if (wm != NULL && !wildmat_valid(wm)) {
+		nntp_reply(s, 501, "Syntax error in wildmat");
+		return;
+	}
+	if (strcasecmp(kw, "OVERVIEW.FMT") == 0) {
+		nntp_reply(s, 215, "Order of fields in overview database");
+		evbuffer_add_printf(out, "Subject:\r\nFrom:\r\nDate:\r\n"
+		    "Message-ID:\r\nReferences:\r\n:bytes\r\n:lines\r\n");
+		nntp_end_list(s);
+		return;
+	}
+	if (strcasecmp(kw, "HEADERS") == 0) {
+		nntp_reply(s, 215, "Headers and metadata items supported");
+		evbuffer_add_printf(out, ":\r\n:bytes\r\n:lines\r\n");
+		nntp_end_list(s);
+		return;
+	}
+	if (strcasecmp(kw, "MOTD") == 0) {
+		if (conf->nntp_motd == NULL ||
+		    (fp = fopen(conf->nntp_motd, "r")) == NULL) {
+			nntp_reply(s, 503, "No message of the day");
+			return;
+		}
+		nntp_reply(s, 215, "Message of the day follows");
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			line[strcspn(line, "\r\n")] = '\0';
+			evbuffer_add_printf(out, "%s%s\r\n",
+			    line[0] == '.' ? "." : "", line);
+		}
+		fclose(fp);
+		nntp_end_list(s);
+		return;
+	}
+	if (strcasecmp(kw, "MODERATORS") == 0) {
+		nntp_reply(s, 215, "Moderator list follows");
+		TAILQ_FOREACH(c, &conf->channels, entry)
+			if (c->moderated && c->newsgroup != NULL &&
+			    c->list != NULL)
+				evbuffer_add_printf(out, "%s:%s\r\n",
+				    c->newsgroup, c->list);
+		nntp_end_list(s);
+		return;
+	}
+	if (strcasecmp(kw, "ACTIVE") != 0 && strcasecmp(kw, "ACTIVE.TIMES") &&
+	    strcasecmp(kw, "COUNTS") != 0 && strcasecmp(kw, "NEWSGROUPS")) {
+		nntp_reply(s, 501, "Unknown LIST keyword");
+		return;
+	}
+	if (store_groups(s->srv->store, &groups, &n) == -1) {
+		nntp_reply(s, 403, "Internal fault");
+		return;
+	}
+	nntp_reply(s, 215, "Information follows");
+	TAILQ_FOREACH(c, &conf->channels, entry) {
+		if (c->newsgroup == NULL ||
+		    (wm != NULL && !wildmat_match(wm, c->newsgroup)))
+			continue;
+		for (g = NULL, i = 0; i < n; i++)
+			if (strcmp(groups[i].name, c->newsgroup) == 0)
+				g = &groups[i];
+		if (strcasecmp(kw, "NEWSGROUPS") == 0)
+			evbuffer_add_printf(out, "%s\t%s\r\n", c->newsgroup,
+			    c->description != NULL ? c->description : "");
+		else if (strcasecmp(kw, "ACTIVE.TIMES") == 0)
+			evbuffer_add_printf(out, "%s %lld syncd\r\n",
+			    c->newsgroup, g != NULL ? (long long)g->created :
+			    0LL);
+		else if (strcasecmp(kw, "COUNTS") == 0)
+			evbuffer_add_printf(out, "%s %lld %lld %lld %c\r\n",
+			    c->newsgroup, g != NULL ? g->high : 0,
+			    g != NULL ? g->low : 1, g != NULL ? g->count : 0,
+			    nntp_status(conf, c));
+		else
+			evbuffer_add_printf(out, "%s %lld %lld %c\r\n",
+			    c->newsgroup, g != NULL ? g->high : 0,
+			    g != NULL ? g->low : 1, nntp_status(conf, c));
+	}
+	store_groups_free(groups, n);
+	nntp_end_list(s);
+}
+
+/* MODE READER and MODE STREAM. */
+static void
+nntp_cmd_mode(struct nntp_session *s, char **args, int nargs)
+{
+	if (strcasecmp(args[1], "READER") == 0) {
+		if (s->srv->conf->nntp_post != ACCESS_NOBODY)
+			nntp_reply(s, 200, "Reader mode, posting permitted");
+		else
+			nntp_reply(s, 201, "Reader mode, posting"
+			    " prohibited");
+	} else if (strcasecmp(args[1], "STREAM") == 0) {
+		if (nntp_is_feeder(s))
+			nntp_reply(s, 203, "Streaming permitted");
+		else
+			nntp_reply(s, 502, "Streaming not permitted");
+	} else
+		nntp_reply(s, 501, "Unknown MODE variant");
+}
+
+/* NEWGROUPS (RFC 3977 section 7.3). */
+static void
+nntp_cmd_newgroups(struct nntp_session *s, char **args, int nargs)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	const struct conf_channel *c;
+	struct store_group *groups;
+	time_t since;
+	size_t n, i;
+
+	if ((since = nntp_parse_date(args[1], args[2], nargs > 3 ? args[3] :
+	    NULL)) == -1) {
+		nntp_reply(s, 501, "Syntax error in date");
+		return;
+	}
+	if (store_groups(s->srv->store, &groups, &n) == -1) {
+		nntp_reply(s, 403, "Internal fault");
+		return;
+	}
+	nntp_reply(s, 231, "List of new newsgroups follows");
+	for (i = 0; i < n; i++) {
+		if (groups[i].created < since ||
+		    (c = nntp_channel(s, groups[i].name)) == NULL)
+			continue;
+		evbuffer_add_printf(out, "%s %lld %lld %c\r\n", groups[i].name,
+		    groups[i].high, groups[i].low,
+		    nntp_status(s->srv->conf, c));
+	}
+	store_groups_free(groups, n);
+	nntp_end_list(s);
+}
+
+/* NEWNEWS (RFC 3977 section 7.4), a slice of arrivals at a time. */
+static void
+nntp_more_newnews(struct nntp_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct store_newnews *rows;
+	size_t n, i;
+	int64_t last = 0;
+
+	if (store_newnews(s->srv->store, s->gen_since, s->gen_after,
+	    NNTP_SLICE, &rows, &n) == -1)
+		n = 0;
+	for (i = 0; i < n; i++) {
+		/* One row per group: name a crosspost once. */
+		if (rows[i].message == last ||
+		    !wildmat_match(s->gen_wildmat, rows[i].group) ||
+		    nntp_channel(s, rows[i].group) == NULL)
+			continue;
+		last = rows[i].message;
+		evbuffer_add_printf(out, "%s\r\n", rows[i].msgid);
+	}
+	if (n == NNTP_SLICE)
+		s->gen_after = rows[n - 1].message - 1 > s->gen_after ?
+		    rows[n - 1].message - 1 : rows[n - 1].message;
+	store_newnews_free(rows, n);
+	if (n < NNTP_SLICE)
+		nntp_more_done(s);
+}
+
+static void
+nntp_cmd_newnews(struct nntp_session *s, char **args, int nargs)
+{
+	time_t since;
+
+	if (!wildmat_valid(args[1])) {
+		nntp_reply(s, 501, "Syntax error in wildmat");
+		return;
+	}
+	if ((since = nntp_parse_date(args[2], args[3], nargs > 4 ? args[4] :
+	    NULL)) == -1) {
+		nntp_reply(s, 501, "Syntax error in date");
+		return;
+	}
+	nntp_reply(s, 230, "List of new articles follows");
+	s->gen_wildmat = xstrdup(args[1]);
+	s->gen_since = since;
+	s->gen_after = 0;
+	nntp_more_start(s, nntp_more_newnews);
+}
+
+/* NEXT and LAST (RFC 3977 sections 6.1.3 and 6.1.4). */
+static void
+nntp_cmd_next(struct nntp_session *s, char **args, int nargs)
+{
+	int forward = strcasecmp(args[0], "NEXT") == 0;
+	long long number;
+	int64_t message;
+	char *msgid;
+
+	if (s->group == NULL) {
+		nntp_reply(s, 412, "No newsgroup selected");
+		return;
+	}
+	if (s->article == 0) {
+		nntp_reply(s, 420, "Current article number is invalid");
+		return;
+	}
+	number = store_article_step(s->srv->store, s->group, s->article,
+	    forward);
+	if (number <= 0 || store_article(s->srv->store, s->group, number,
+	    &message, &msgid) != 1) {
+		if (number < 0)
+			nntp_reply(s, 403, "Internal fault");
+		else if (forward)
+			nntp_reply(s, 421, "No next article in this group");
+		else
+			nntp_reply(s, 422, "No previous article in this"
+			    " group");
+		return;
+	}
+	s->article = number;
+	nntp_reply(s, 223, "%lld %s", number, msgid);
+	free(msgid);
+}
+
+/* Is field one the overview has, and which column? */
+static int
+nntp_ov_field(const char *field)
+{
+	static const char *fields[] = { "Subject", "From", "Date",
+	    "Message-ID", "References", ":bytes", ":lines", NULL };
+	int i;
+
+	for (i = 0; fields[i] != NULL; i++)
+		if (strcasecmp(field, fields[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * One HDR line.  Overview fields come from the store's columns (when the
+ * row has them); any other header from the stored message.
+ */
+static void
+nntp_hdr_line(struct nntp_session *s, const struct store_overview *o,
+    long long number, struct evbuffer *out)
+{
+	const char *columns[] = { o->subject, o->from, o->date, o->msgid,
+	    o->refs };
+	int field = nntp_ov_field(s->gen_field);
+	char *value = NULL;
+	const char *v;
+
+	if (field == 5 || field == 6) {
+		evbuffer_add_printf(out, "%lld %lld\r\n", number,
+		    field == 5 ? o->bytes : o->lines);
+		return;
+	}
+	if (field == 3 || (field >= 0 && o->subject != NULL))
+		v = columns[field];
+	else
+		v = value = nntp_article_header(s->srv->store, o->message,
+		    s->gen_field);
+	evbuffer_add_printf(out, "%lld %s\r\n", number, v != NULL ? v : "");
+	free(value);
+}
+
+/* OVER and HDR over a range, a slice at a time. */
+static void
+nntp_more_over(struct nntp_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct store_overview *rows;
+	size_t n, i;
+
+	if (store_overview(s->srv->store, s->gen_group, s->gen_next,
+	    s->gen_high, NNTP_SLICE, &rows, &n) == -1)
+		n = 0;
+	for (i = 0; i < n; i++) {
+		if (s->gen_field != NULL)
+			nntp_hdr_line(s, &rows[i], rows[i].number, out);
+		else
+			nntp_overview_line(s->srv->store, &rows[i],
+			    rows[i].number, out);
+	}
+	if (n == NNTP_SLICE)
+		s->gen_next = rows[n - 1].number + 1;
+	store_overview_free(rows, n);
+	if (n < NNTP_SLICE)
+		nntp_more_done(s);
+}
+
+/*
+ * OVER/XOVER [range|<id>] and HDR/XHDR field [range|<id>] (RFC 3977
+ * sections 8.3 and 8.5); XHDR answers 221 as RFC 2980 had it.
+ */
+static void
+nntp_cmd_over(struct nntp_session *s, char **args, int nargs)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	int hdr = toupper((unsigned char)args[0][0]) == 'H' ||
+	    toupper((unsigned char)args[0][1]) == 'H';
+	const char *arg = nargs > 1 + hdr ? args[1 + hdr] : NULL;
+	struct store_overview *o;
+	struct store_group g;
+	long long lo, hi, number, first;
+	int rc, code = !hdr ? 224 : toupper((unsigned char)args[0][0]) ==
+	    'X' ? 221 : 225;
+
+	if (hdr)
+		s->gen_field = xstrdup(args[1]);
+	if (arg != NULL && *arg == '<') {
+		if (msgid_valid(arg, NULL) == -1) {
+			nntp_reply(s, 501, "Syntax error in Message-ID");
+			goto fail;
+		}
+		if ((rc = store_overview_msgid(s->srv->store, arg, &o)) != 1) {
+			nntp_reply(s, rc == 0 ? 430 : 403, rc == 0 ?
+			    "No article with that message-id" :
+			    "Internal fault");
+			goto fail;
+		}
+		number = s->group != NULL ? store_article_number(s->srv->store,
+		    s->group, arg) : 0;
+		nntp_reply(s, code, "%s follow", hdr ? "Headers" :
+		    "Overview information");
+		if (hdr)
+			nntp_hdr_line(s, o, 0, out);
+		else
+			nntp_overview_line(s->srv->store, o, number, out);
+		store_overview_free(o, 1);
+		nntp_more_done(s);
+		return;
+	}
+	if (s->group == NULL) {
+		nntp_reply(s, 412, "No newsgroup selected");
+		goto fail;
+	}
+	if (arg == NULL) {
+		if (s->article == 0) {
+			nntp_reply(s, 420, "Current article number is"
+			    " invalid");
+			goto fail;
+		}
+		lo = hi = s->article;
+	} else {
+		if ((rc = store_group(s->srv->store, s->group, &g)) != 1) {
+			nntp_reply(s, 403, "Internal fault");
+			goto fail;
+		}
+		free(g.name);
+		if (nntp_range(arg, g.high, &lo, &hi) == -1) {
+			nntp_reply(s, 501, "Syntax error in range");
+			goto fail;
+		}
+	}
+	first = lo > hi ? 0 : store_article_step(s->srv->store, s->group,
+	    lo - 1, 1);
+	if (first < 0) {
+		nntp_reply(s, 403, "Internal fault");
+		goto fail;
+	}
+	if (first == 0 || first > hi) {
+		nntp_reply(s, 423, "No articles in that range");
+		goto fail;
+	}
+	nntp_reply(s, code, "%s follow", hdr ? "Headers" :
+	    "Overview information");
+	s->gen_group = xstrdup(s->group);
+	s->gen_next = lo;
+	s->gen_high = hi;
+	nntp_more_start(s, nntp_more_over);
+	return;
+fail:
+	free(s->gen_field);
+	s->gen_field = NULL;
+}
+
+/*
+ * Start reading an article.  With reject set it is read only to be
+ * refused (TAKETHIS must be answered after its article); otherwise an
+ * offered Message-ID is in flight until the router has decided.
+ */
+static void
+nntp_read_article(struct nntp_session *s, enum nntp_intake intake,
+    const char *offered, const char *reject)
+{
+	s->intake = intake;
+	free(s->offered);
+	s->offered = offered != NULL ? xstrdup(offered) : NULL;
+	s->art_reject = reject;
+	s->offered_inflight = offered != NULL && reject == NULL;
+	if (s->offered_inflight)
+		nntp_inflight_add(s->srv, offered);
+	s->art = evbuffer_new();
+	s->state = NS_ARTICLE;
+}
+
+/* The offered Message-ID is no longer in flight. */
+static void
+nntp_offer_done(struct nntp_session *s)
+{
+	if (s->offered_inflight && s->srv != NULL)
+		nntp_inflight_del(s->srv, s->offered);
+	s->offered_inflight = 0;
+	free(s->offered);
+	s->offered = NULL;
+}
+
+static void
+nntp_cmd_post(struct nntp_session *s, char **args, int nargs)
+{
+	if (s->srv->conf->nntp_post == ACCESS_NOBODY) {
+		nntp_reply(s, 440, "Posting not permitted");
+		return;
+	}
+	if (!nntp_can_post(s)) {
+		nntp_reply(s, 480, "Authentication required for posting");
+		return;
+	}
+	nntp_reply(s, 340, "Send article to be posted; end with"
+	    " <CR-LF>.<CR-LF>");
+	nntp_read_article(s, NNTP_POST, NULL, NULL);
+}
+
+/* IHAVE, CHECK and TAKETHIS: what do we think of this Message-ID? */
+static int
+nntp_offer(struct nntp_session *s, const char *msgid)
+{
+	if (msgid_valid(msgid, NULL) == -1)
+		return -1;
+	if (nntp_inflight(s->srv, msgid))
+		return 2;
+	return store_has_msgid(s->srv->store, msgid);
+}
+
+static void
+nntp_cmd_ihave(struct nntp_session *s, char **args, int nargs)
+{
+	switch (nntp_offer(s, args[1])) {
+	case -1:
+		nntp_reply(s, 501, "Syntax error in Message-ID");
+		return;
+	case 1:
+		nntp_reply(s, 435, "Duplicate");
+		return;
+	case 2:
+		nntp_reply(s, 436, "Retry later: it is being stored now");
+		return;
+	}
+	nntp_reply(s, 335, "Send it; end with <CR-LF>.<CR-LF>");
+	nntp_read_article(s, NNTP_IHAVE, args[1], NULL);
+}
+
+static void
+nntp_cmd_check(struct nntp_session *s, char **args, int nargs)
+{
+	switch (nntp_offer(s, args[1])) {
+	case -1:
+		nntp_reply(s, 438, "%s Syntax error in Message-ID", args[1]);
+		return;
+	case 1:
+		nntp_reply(s, 438, "%s Duplicate", args[1]);
+		return;
+	case 2:
+		nntp_reply(s, 431, "%s Retry later", args[1]);
+		return;
+	}
+	nntp_reply(s, 238, "%s Send it", args[1]);
+}
+
+/* TAKETHIS: the article follows at once, whatever we answer. */
+static void
+nntp_cmd_takethis(struct nntp_session *s, char **args, int nargs)
+{
+	static const char *why[] = { NULL, "Duplicate", "In flight" };
+	int offer = nntp_offer(s, args[1]);
+
+	nntp_read_article(s, NNTP_TAKETHIS, args[1], offer == -1 ?
+	    "Syntax error in Message-ID" : why[offer]);
+}
+
+static void
+nntp_cmd_quit(struct nntp_session *s, char **args, int nargs)
+{
+	nntp_reply(s, 205, "Bye");
+	nntp_close(s);
+}
+
+static const struct nntp_command nntp_commands[] = {
+	{ "ARTICLE", nntp_cmd_article, 0, 1, NC_READ },
+	{ "AUTHINFO", nntp_cmd_authinfo, 2, 2, 0 },
+	{ "BODY", nntp_cmd_article, 0, 1, NC_READ },
+	{ "CAPABILITIES", nntp_cmd_capabilities, 0, 1, 0 },
+	{ "CHECK", nntp_cmd_check, 1, 1, NC_FEED },
+	{ "DATE", nntp_cmd_date, 0, 0, 0 },
+	{ "GROUP", nntp_cmd_group, 1, 1, NC_READ },
+	{ "HDR", nntp_cmd_over, 1, 2, NC_READ },
+	{ "HEAD", nntp_cmd_article, 0, 1, NC_READ },
+	{ "HELP", nntp_cmd_help, 0, 0, 0 },
+	{ "IHAVE", nntp_cmd_ihave, 1, 1, NC_FEED },
+	{ "LAST", nntp_cmd_next, 0, 0, NC_READ },
+	{ "LIST", nntp_cmd_list, 0, 2, NC_READ },
+	{ "LISTGROUP", nntp_cmd_group, 0, 2, NC_READ },
+	{ "MODE", nntp_cmd_mode, 1, 1, 0 },
+	{ "NEWGROUPS", nntp_cmd_newgroups, 2, 3, NC_READ },
+	{ "NEWNEWS", nntp_cmd_newnews, 3, 4, NC_READ },
+	{ "NEXT", nntp_cmd_next, 0, 0, NC_READ },
+	{ "OVER", nntp_cmd_over, 0, 1, NC_READ },
+	{ "POST", nntp_cmd_post, 0, 0, 0 },
+	{ "QUIT", nntp_cmd_quit, 0, 0, 0 },
+	{ "STAT", nntp_cmd_article, 0, 1, NC_READ },
+	{ "TAKETHIS", nntp_cmd_takethis, 1, 1, NC_FEED },
+	{ "XHDR", nntp_cmd_over, 1, 2, NC_READ },
+	{ "XOVER", nntp_cmd_over, 0, 1, NC_READ },
+};
+
+static void
+nntp_command(struct nntp_session *s, char *line)
+{
+	const struct nntp_command *cmd;
+	char *args[8], *save = NULL, *w;
+	int nargs = 0;
+	size_t i;
+
+	for (w = strtok_r(line, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if (nargs == 8) {
+			nntp_reply(s, 501, "Too many arguments");
+			return;
+		}
+		args[nargs++] = w;
+	}
+	if (nargs == 0) {
+		nntp_reply(s, 500, "Empty command");
+		return;
+	}
+	for (i = 0; i < sizeof(nntp_commands) / sizeof(nntp_commands[0]);
+	    i++) {
+		cmd = &nntp_commands[i];
+		if (strcasecmp(cmd->verb, args[0]) != 0)
+			continue;
+		log_debug("event=nntp session=nntp:%u cmd=%s", s->id,
+		    cmd->verb);
+		if (nargs - 1 < cmd->args_min || nargs - 1 > cmd->args_max) {
+			nntp_reply(s, 501, "Syntax error");
+			return;
+		}
+		if ((cmd->flags & NC_READ) && !nntp_can_read(s)) {
+			nntp_reply(s, 480, "Authentication required");
+			return;
+		}
+		if ((cmd->flags & NC_FEED) && !nntp_is_feeder(s)) {
+			nntp_reply(s, 502, "Only peers may feed articles");
+			return;
+		}
+		cmd->run(s, args, nargs);
+		return;
+	}
+	nntp_reply(s, 500, "Unknown command");
+}
+
+/* The router's verdict on an article: answer the client now. */
+static void
+nntp_routed(void *arg, enum router_result result, const char *reason,
+    const char *msgid)
+{
+	struct nntp_session *s = arg;
+	const char *why = reason != NULL ? reason : "";
+
+	if (s->gone || s->srv == NULL) {
+		/* The client, or the whole server, went away meanwhile. */
+		nntp_offer_done(s);
+		nntp_session_free(s);
+		return;
+	}
+	log_info("event=nntp-article session=nntp:%u client=%s intake=%s"
+	    " msgid=%s result=%s", s->id, s->client, s->intake == NNTP_POST ?
+	    "post" : s->intake == NNTP_IHAVE ? "ihave" : "takethis",
+	    log_q(msgid), router_result_name(result));
+	s->state = NS_COMMAND;
+	switch (s->intake) {
+	case NNTP_POST:
+		if (result == ROUTER_ACCEPTED)
+			nntp_reply(s, 240, "Article received %s", msgid);
+		else if (result == ROUTER_DUPLICATE)
+			nntp_reply(s, 441, "Duplicate article %s", msgid);
+		else
+			nntp_reply(s, 441, "Posting failed: %s", why);
+		break;
+	case NNTP_IHAVE:
+		if (result == ROUTER_ACCEPTED)
+			nntp_reply(s, 235, "Article transferred OK");
+		else if (result == ROUTER_TEMPFAIL)
+			nntp_reply(s, 436, "Transfer failed, try again later:"
+			    " %s", why);
+		else
+			nntp_reply(s, 437, "Transfer rejected: %s", why);
+		break;
+	case NNTP_TAKETHIS:
+		if (result == ROUTER_ACCEPTED)
+			nntp_reply(s, 239, "%s", s->offered);
+		else if (result == ROUTER_TEMPFAIL) {
+			/* TAKETHIS has no "later": drop the connection and
+			   let the peer offer it again. */
+			nntp_reply(s, 400, "Cannot store articles now: %s",
+			    why);
+			nntp_offer_done(s);
+			nntp_close(s);
+			return;
+		} else
+			nntp_reply(s, 439, "%s %s", s->offered, why);
+		break;
+	}
+	nntp_offer_done(s);
+	bufferevent_enable(s->bev, EV_READ);
+	nntp_process(s);
+}
+
+/* The article is in: check it, and hand it to the router. */
+static void
+nntp_article_done(struct nntp_session *s)
+{
+	struct router_input in;
+	size_t len = evbuffer_get_length(s->art), outlen = 0;
+	char *reason = NULL, *msgid = NULL, *article = NULL, session[32];
+	const char *reject = s->art_reject;
+
+	if (reject == NULL)
+		article = nntp_article_accept(s->srv->conf, s->intake,
+		    len > 0 ? (const char *)evbuffer_pullup(s->art, -1) : "",
+		    len, s->offered, s->client, s->user, &outlen, &msgid,
+		    &reason);
+	evbuffer_free(s->art);
+	s->art = NULL;
+	if (reject == NULL && article == NULL)
+		reject = reason;
+	if (reject != NULL) {
+		if (s->intake == NNTP_POST)
+			nntp_reply(s, 441, "Posting failed: %s", reject);
+		else if (s->intake == NNTP_IHAVE)
+			nntp_reply(s, 437, "Transfer rejected: %s", reject);
+		else
+			nntp_reply(s, 439, "%s %s", s->offered, reject);
+		nntp_offer_done(s);
+		free(reason);
+		s->state = NS_COMMAND;
+		return;
+	}
+
+	memset(&in, 0, sizeof(in));
+	in.source = SIDE_NEWS;
+	in.raw = article;
+	in.len = outlen;
+	snprintf(session, sizeof(session), "nntp:%u", s->id);
+	in.session = session;
+	s->state = NS_ROUTING;
+	bufferevent_disable(s->bev, EV_READ);
+	free(msgid);
+	router_submit(s->srv->router, &in, nntp_routed, s);
+	free(article);
+}
+
+/* Read article lines up to the "." that ends it (RFC 3977 3.1.1). */
+static void
+nntp_article_read(struct nntp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	long long max = s->srv->conf->max_message_size;
+	size_t n;
+	char *line;
+
+	while (s->state == NS_ARTICLE) {
+		line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > NNTP_ARTICLE_LINE_MAX) {
+				/* A line too long to keep: drop it. */
+				if (s->art_reject == NULL)
+					s->art_reject = "a line is longer than"
+					    " 998 octets";
+				evbuffer_drain(in, evbuffer_get_length(in));
+			}
+			return;
+		}
+		if (n == 1 && line[0] == '.') {
+			free(line);
+			nntp_article_done(s);
+			return;
+		}
+		if (s->art_reject == NULL) {
+			if ((long long)(evbuffer_get_length(s->art) + n + 2) >
+			    max)
+				s->art_reject = "larger than max-message-size";
+			else {
+				/* Undo the dot-stuffing. */
+				evbuffer_add(s->art, line + (line[0] == '.'),
+				    n - (line[0] == '.'));
+				evbuffer_add(s->art, "\r\n", 2);
+			}
+		}
+		free(line);
+	}
+}
+
+/*
+ * Work through what the client sent, as long as we may: not while an
+ * article is with the router, a long answer is being made, or the output
+ * is full.
+ */
+static void
+nntp_process(struct nntp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer_ptr eol;
+	size_t n;
+	char *line;
+
+	while (s->more == NULL && evbuffer_get_length(out) < NNTP_OUT_HIGH) {
+		if (s->state == NS_ARTICLE) {
+			nntp_article_read(s);
+			if (s->state == NS_ARTICLE)
+				return;
+			continue;
+		}
+		if (s->state != NS_COMMAND)
+			return;
+		if (s->discard) {
+			eol = evbuffer_search_eol(in, NULL, &n,
+			    EVBUFFER_EOL_CRLF);
+			if (eol.pos == -1) {
+				evbuffer_drain(in, evbuffer_get_length(in));
+				return;
+			}
+			evbuffer_drain(in, eol.pos + n);
+			s->discard = 0;
+			continue;
+		}
+		line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) >= NNTP_LINE_MAX) {
+				nntp_reply(s, 501, "Command line too long");
+				s->discard = 1;
+				continue;
+			}
+			return;
+		}
+		if (n > NNTP_LINE_MAX - 2)
+			nntp_reply(s, 501, "Command line too long");
+		else if (memchr(line, '\0', n) != NULL)
+			nntp_reply(s, 501, "NUL byte in the command line");
+		else
+			nntp_command(s, line);
+		free(line);
+	}
+	/* Full: read nothing more until the client has caught up. */
+	if (evbuffer_get_length(out) >= NNTP_OUT_HIGH)
+		bufferevent_disable(s->bev, EV_READ);
+}
+
+static void
+nntp_read_cb(struct bufferevent *bev, void *arg)
+{
+	nntp_process(arg);
+}
+
+static void
+nntp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct nntp_session *s = arg;
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	if (s->state == NS_CLOSING) {
+		if (evbuffer_get_length(out) == 0)
+			nntp_session_free(s);
+		return;
+	}
+	while (s->more != NULL && evbuffer_get_length(out) < NNTP_OUT_LOW)
+		s->more(s);
+	if (s->more == NULL && evbuffer_get_length(out) < NNTP_OUT_LOW &&
+	    s->state != NS_ROUTING) {
+		bufferevent_enable(bev, EV_READ);
+		nntp_process(s);
+	}
+}
+
+static void
+nntp_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct nntp_session *s = arg;
+
+	if (events & BEV_EVENT_TIMEOUT) {
+		log_info("event=nntp session=nntp:%u client=%s result=idle",
+		    s->id, s->client);
+		nntp_reply(s, 400, "Idle for too long, closing");
+		nntp_close(s);
+		return;
+	}
+	if (s->state == NS_ROUTING) {
+		/* The router still holds s: its callback frees it. */
+		s->gone = 1;
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		return;
+	}
+	nntp_session_free(s);
+}
+
+static void
+nntp_session_free(struct nntp_session *s)
+{
+	struct nntp_server *srv = s->srv;
+
+	if (srv != NULL) {
+		TAILQ_REMOVE(&srv->sessions, s, entry);
+		srv->nsessions--;
+		log_debug("event=nntp-close session=nntp:%u client=%s", s->id,
+		    s->client);
+	}
+	if (s->state == NS_ARTICLE)
+		nntp_offer_done(s);
+	bufferevent_free(s->bev);
+	if (s->art != NULL)
+		evbuffer_free(s->art);
+	free(s->group);
+	free(s->user_pending);
+	free(s->user);
+	free(s->offered);
+	free(s->gen_group);
+	free(s->gen_field);
+	free(s->gen_wildmat);
+	free(s);
+}
+
+static void
+nntp_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	nntp_server_adopt(arg, fd, sa);
+}
+
+void
+nntp_server_adopt(struct nntp_server *srv, int fd, const struct sockaddr *sa)
+{
+	struct nntp_session *s, *o;
+	struct timeval tv;
+	size_t same = 0;
+
+	s = xcalloc(1, sizeof(*s));
+	s->srv = srv;
+	s->id = ++srv->next_id;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, s->client,
+		    sizeof(s->client));
+		s->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+		/* An IPv4 client on a dual-stack socket. */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
+			    s->client, sizeof(s->client));
+			s->loopback = sin6->sin6_addr.s6_addr[12] == 127;
+		}
+	} else {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, s->client,
+		    sizeof(s->client));
+		s->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		close(fd);
+		free(s);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	bufferevent_setcb(s->bev, nntp_read_cb, nntp_write_cb, nntp_event_cb,
+	    s);
+	tv.tv_sec = srv->conf->nntp_idle_timeout;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	/* Bounded input: a client pipelining without reading waits. */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, NNTP_OUT_HIGH);
+	/* Make a long answer's next slice before the pipe runs dry. */
+	bufferevent_setwatermark(s->bev, EV_WRITE, NNTP_OUT_LOW, 0);
+
+	TAILQ_FOREACH(o, &srv->sessions, entry)
+		if (strcmp(o->client, s->client) == 0)
+			same++;
+	log_debug("event=nntp-accept session=nntp:%u client=%s", s->id,
+	    s->client);
+	if ((long long)same > srv->conf->nntp_connections_per_address) {
+		nntp_reply(s, 400, "Too many connections from your address");
+		nntp_close(s);
+		return;
+	}
+	if (srv->conf->nntp_post != ACCESS_NOBODY)
+		nntp_reply(s, 200, "%s Syncom syncd %s ready (posting ok)",
+		    srv->conf->hostname, SYNCOM_VERSION);
+	else
+		nntp_reply(s, 201, "%s Syncom syncd %s ready (no posting)",
+		    srv->conf->hostname, SYNCOM_VERSION);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+int
+nntp_listen(const char *address, char **err_r)
+{
+	struct addrinfo hints, *res;
+	char *host, port[8];
+	int portnum, fd, on = 1, rc;
+
+	if (conf_split_address(address, &host, &portnum) == -1) {
+		*err_r = xasprintf("%s is not an address and port", address);
+		return -1;
+	}
+	snprintf(port, sizeof(port), "%d", portnum);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = strcmp(host, "*") == 0 ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints,
+	    &res);
+	free(host);
+	if (rc != 0) {
+		*err_r = xasprintf("%s: %s", address, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 128) == -1) {
+		*err_r = xasprintf("%s: %s", address, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+struct nntp_server *
+nntp_server_new(struct event_base *base, struct store *store,
+    struct router *router, const int *fds, size_t nfds)
+{
+	struct nntp_server *srv = xcalloc(1, sizeof(*srv));
+	size_t i;
+
+	srv->base = base;
+	srv->store = store;
+	srv->router = router;
+	TAILQ_INIT(&srv->sessions);
+	srv->listeners = xcalloc(nfds + 1, sizeof(*srv->listeners));
+	for (i = 0; i < nfds; i++) {
+		srv->listeners[i] = evconnlistener_new(base, nntp_accept, srv,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fds[i]);
+		if (srv->listeners[i] == NULL)
+			fatalx("nntp_server_new: evconnlistener_new failed");
+	}
+	srv->nlisteners = nfds;
+	return srv;
+}
+
+void
+nntp_server_set_conf(struct nntp_server *srv, struct conf *conf)
+{
+	const struct conf_channel *c;
+
+	conf_unref(&srv->conf);
+	srv->conf = conf_ref(conf);
+	/* Every group is listed from the start, empty or not. */
+	TAILQ_FOREACH(c, &conf->channels, entry)
+		if (c->newsgroup != NULL)
+			store_group_create(srv->store, c->newsgroup);
+}
+
+size_t
+nntp_server_sessions(struct nntp_server *srv)
+{
+	return srv->nsessions;
+}
+
+void
+nntp_server_free(struct nntp_server **srvp)
+{
+	struct nntp_server *srv = *srvp;
+	struct nntp_session *s;
+	size_t i;
+
+	*srvp = NULL;
+	if (srv == NULL)
+		return;
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	free(srv->listeners);
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
+		TAILQ_REMOVE(&srv->sessions, s, entry);
+		srv->nsessions--;
+		if (s->state == NS_ROUTING) {
+			/* Answered when the router calls back. */
+			s->srv = NULL;
+			continue;
+		}
+		s->srv = NULL;
+		nntp_session_free(s);
+	}
+	for (i = 0; i < srv->ninflight; i++)
+		free(srv->inflight[i]);
+	free(srv->inflight);
+	conf_unref(&srv->conf);
+	free(srv);
+}
