@@ -26,7 +26,7 @@ SYNCD_OBJS = syncd/conf.o syncd/store.o syncd/router.o syncd/outbox.o \
 
 # The news side.
 NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
-	nntp/nntp_server.o
+	nntp/nntp_feed.o nntp/nntp_server.o
 
 PROGRAMS = syncd/syncd syncd/syncctl
 

@@ -57,10 +57,11 @@ char		*nntp_article_accept(const struct conf *, enum nntp_intake,
 		    const char *client, const char *user, size_t *len_r,
 		    char **msgid_r, char **reason_r);
 /*
- * The article as readers see it: Path and Newsgroups for what came from
- * the list or the forum, and our Xref.  part is 'A' (all), 'H' (head)
- * or 'B' (body).  Appends to out with dot-stuffing, without the final
- * ".".  -1 if the stored message cannot be read.
+ * The article as readers see it: our identity in front of Path,
+ * Newsgroups for what came from the list or the forum, and our Xref.
+ * part is 'A' (all), 'H' (head), 'B' (body) or 'F' (all, for a peer: no
+ * Xref).  Appends to out with dot-stuffing, without the final ".".  -1 if
+ * the stored message cannot be read.
  */
 int		 nntp_article_view(const struct conf *, struct store *,
 		    int64_t message, int part, struct evbuffer *out);
@@ -70,6 +71,10 @@ char		*nntp_article_header(struct store *, int64_t message,
 /* One overview line (RFC 3977 section 8.3), without CRLF, into out. */
 void		 nntp_overview_line(struct store *, const struct store_overview *,
 		    long long number, struct evbuffer *out);
+
+/* nntp_feed.c: the news side's transport, feeding a peer such as INN. */
+struct transport *nntp_feed_new(struct event_base *, struct conf *,
+		    struct store *, const char *address);
 
 /* nntp_server.c */
 struct nntp_server;

@@ -245,8 +245,9 @@ nntp_article_view(const struct conf *conf, struct store *store,
 	free(path);
 	if (msg_get(msg, "Newsgroups") == NULL && groups != NULL)
 		msg_add(msg, "Newsgroups", groups);
+	/* A peer numbers articles itself: it gets no Xref of ours. */
 	msg_remove(msg, "Xref");
-	if (xref != NULL)
+	if (xref != NULL && part != 'F')
 		msg_add(msg, "Xref", xref);
 	free(xref);
 	free(groups);

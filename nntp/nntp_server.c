@@ -1307,6 +1307,8 @@ nntp_article_done(struct nntp_session *s)
 	in.source = SIDE_NEWS;
 	in.raw = article;
 	in.len = outlen;
+	/* A reader's post is new to INN; a peer's article came from there. */
+	in.posted_here = s->intake == NNTP_POST;
 	snprintf(session, sizeof(session), "nntp:%u", s->id);
 	in.session = session;
 	s->state = NS_ROUTING;

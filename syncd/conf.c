@@ -686,40 +686,53 @@ conf_set_simple(struct conf_parser *ps, const struct conf_keyword *kw,
 	return 0;
 }
 
-static int
-conf_transport_kind(const char *name, enum transport_kind *kind_r)
-{
-	if (strcmp(name, "maildir") == 0) {
-		*kind_r = TRANSPORT_MAILDIR;
-		return 0;
-	}
-	return -1;
-}
+/* The transports by name, in enum transport_kind order. */
+static const char *const transport_names[] = {
+	[TRANSPORT_NONE] = "none",
+	[TRANSPORT_MAILDIR] = "maildir",
+	[TRANSPORT_NNTP] = "nntp",
+};
 
 static const char *
 conf_transport_name(enum transport_kind kind)
 {
-	return kind == TRANSPORT_MAILDIR ? "maildir" : "none";
+	return transport_names[kind];
 }
 
-/* Fill a conf_deliver from "maildir PATH". */
+/*
+ * Fill a conf_deliver from "maildir PATH" or "nntp ADDRESS:PORT"; an NNTP
+ * feed only carries the news side.
+ */
 static int
 conf_set_deliver(struct conf_parser *ps, struct conf_deliver *d,
-    const char *what, char **args)
+    const char *what, char **args, int news)
 {
-	enum transport_kind kind;
+	char *host;
+	int port, any;
 
 	if (d->kind != TRANSPORT_NONE)
 		return conf_error(ps, ps->stmt_line, "%s is already set at line %d",
 		    what, d->line);
-	if (conf_transport_kind(args[0], &kind) == -1)
-		return conf_error(ps, ps->stmt_line,
-		    "%s: unknown transport '%s' (known: maildir)", what,
-		    args[0]);
-	if (*args[1] == '\0' || !conf_valid_text(args[1]))
-		return conf_error(ps, ps->stmt_line, "%s: '%s' is not a path",
-		    what, args[1]);
-	d->kind = kind;
+	if (strcmp(args[0], "maildir") == 0) {
+		if (*args[1] == '\0' || !conf_valid_text(args[1]))
+			return conf_error(ps, ps->stmt_line, "%s: '%s' is not"
+			    " a path", what, args[1]);
+		d->kind = TRANSPORT_MAILDIR;
+	} else if (strcmp(args[0], "nntp") == 0 && news) {
+		any = 1;
+		if (conf_split_address(args[1], &host, &port) == 0) {
+			any = strcmp(host, "*") == 0;
+			free(host);
+		}
+		if (any)
+			return conf_error(ps, ps->stmt_line, "%s: '%s' is not"
+			    " an address and port such as 127.0.0.1:119",
+			    what, args[1]);
+		d->kind = TRANSPORT_NNTP;
+	} else
+		return conf_error(ps, ps->stmt_line, "%s: unknown transport"
+		    " '%s' (known: maildir%s)", what, args[0], news ?
+		    ", nntp" : "");
 	d->path = xstrdup(args[1]);
 	d->line = ps->stmt_line;
 	return 0;
@@ -738,7 +751,8 @@ conf_parse_deliver(struct conf_parser *ps, char **args, int nargs)
 		    "deliver: unknown side '%s' (news, list or forum)",
 		    args[0]);
 	what = xasprintf("deliver %s", args[0]);
-	rc = conf_set_deliver(ps, &ps->conf->deliver[side], what, args + 1);
+	rc = conf_set_deliver(ps, &ps->conf->deliver[side], what, args + 1,
+	    side == SIDE_NEWS);
 	free(what);
 	return rc;
 }
@@ -762,7 +776,7 @@ conf_print_deliver(FILE *fp, const struct conf *conf)
 static int
 conf_parse_archive(struct conf_parser *ps, char **args, int nargs)
 {
-	return conf_set_deliver(ps, &ps->conf->archive, "archive", args);
+	return conf_set_deliver(ps, &ps->conf->archive, "archive", args, 0);
 }
 
 static void

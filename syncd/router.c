@@ -96,11 +96,14 @@ router_free(struct router **rp)
  * mail on the list; list-to-news stores news posts (our NNTP server is the
  * news side) but mails nothing to the list; read-only takes only list mail.
  * The forum always talks to both other sides when it may post at all.
+ * Nothing goes back to its own side, but for a post made here, which the
+ * side's other servers (the news feed's peer) have yet to see.
  */
 static enum router_gate
-router_gate(enum direction dir, enum side from, int *to_r)
+router_gate(enum direction dir, enum side from, int posted_here, int *to_r)
 {
-	int all_but_source = ((1 << SIDE_MAX) - 1) & ~(1 << from);
+	int all = (1 << SIDE_MAX) - 1;
+	int all_but_source = posted_here ? all : all & ~(1 << from);
 
 	*to_r = all_but_source;
 	switch (dir) {
@@ -110,7 +113,7 @@ router_gate(enum direction dir, enum side from, int *to_r)
 		return from == SIDE_LIST ? GATE_NOT_GATED : GATE_CARRY;
 	case DIRECTION_LIST_TO_NEWS:
 		if (from == SIDE_NEWS)
-			*to_r = 1 << SIDE_FORUM;
+			*to_r = all_but_source & ~(1 << SIDE_LIST);
 		return GATE_CARRY;
 	case DIRECTION_READ_ONLY:
 		return from == SIDE_LIST ? GATE_CARRY : GATE_REFUSED;
@@ -377,7 +380,8 @@ router_decide(struct router *r, const struct router_input *in,
 
 	for (i = 0; i < nchans; i++) {
 		c = chans[i];
-		gate = router_gate(c->direction, in->source, &to);
+		gate = router_gate(c->direction, in->source, in->posted_here,
+		    &to);
 		if (gate == GATE_REFUSED) {
 			refused = c->name;
 			continue;

@@ -77,10 +77,30 @@ syncd_transport_new(struct syncd *sd, struct conf *conf,
 	switch (d->kind) {
 	case TRANSPORT_MAILDIR:
 		return maildir_transport_new(conf, d->path, sd->worker);
+	case TRANSPORT_NNTP:
+		return nntp_feed_new(sd->base, conf, sd->store, d->path);
 	case TRANSPORT_NONE:
 		break;
 	}
 	return NULL;
+}
+
+/*
+ * The transport for d under conf: the running one when nothing it
+ * depends on changed, so a reload keeps a feed's connection and the
+ * deliveries it has in hand; else a new one.
+ */
+static void
+syncd_transport_update(struct syncd *sd, struct transport **tp,
+    struct conf *conf, const struct conf_deliver *old,
+    const struct conf_deliver *new)
+{
+	if (*tp != NULL && old != NULL && old->kind == new->kind &&
+	    strcmp(old->path, new->path) == 0 &&
+	    strcmp(sd->conf->path_identity, conf->path_identity) == 0)
+		return;
+	transport_free(tp);
+	*tp = syncd_transport_new(sd, conf, new);
 }
 
 static struct transport *
@@ -127,8 +147,10 @@ syncd_absolute_paths(struct conf *conf, const char *cwd)
 	syncd_absolute(&conf->pidfile, cwd);
 	syncd_absolute(&conf->control_socket, cwd);
 	for (i = 0; i < SIDE_MAX; i++)
-		syncd_absolute(&conf->deliver[i].path, cwd);
-	syncd_absolute(&conf->archive.path, cwd);
+		if (conf->deliver[i].kind == TRANSPORT_MAILDIR)
+			syncd_absolute(&conf->deliver[i].path, cwd);
+	if (conf->archive.kind == TRANSPORT_MAILDIR)
+		syncd_absolute(&conf->archive.path, cwd);
 }
 
 /* Make conf the running configuration. */
@@ -137,13 +159,12 @@ syncd_apply(struct syncd *sd, struct conf *conf)
 {
 	int i;
 
-	for (i = 0; i < SIDE_MAX; i++) {
-		transport_free(&sd->transport[i]);
-		sd->transport[i] = syncd_transport_new(sd, conf,
+	for (i = 0; i < SIDE_MAX; i++)
+		syncd_transport_update(sd, &sd->transport[i], conf,
+		    sd->conf != NULL ? &sd->conf->deliver[i] : NULL,
 		    &conf->deliver[i]);
-	}
-	transport_free(&sd->archive);
-	sd->archive = syncd_transport_new(sd, conf, &conf->archive);
+	syncd_transport_update(sd, &sd->archive, conf,
+	    sd->conf != NULL ? &sd->conf->archive : NULL, &conf->archive);
 	router_set_conf(sd->router, conf);
 	outbox_set_conf(sd->outbox, conf);
 	if (sd->control != NULL)

@@ -70,7 +70,8 @@ TAILQ_HEAD(conf_channels, conf_channel);
 
 enum transport_kind {
 	TRANSPORT_NONE,
-	TRANSPORT_MAILDIR
+	TRANSPORT_MAILDIR,
+	TRANSPORT_NNTP		/* the news side's feed to a peer */
 };
 
 /* Who may read or post (nntp-read, nntp-post). */
@@ -94,7 +95,7 @@ struct conf_listen {
 /* How one side's messages leave ("deliver list maildir PATH"). */
 struct conf_deliver {
 	enum transport_kind kind;
-	char		*path;
+	char		*path;		/* or ADDRESS:PORT for nntp */
 	int		 line;
 };
 
@@ -467,6 +468,12 @@ struct router_input {
 	const char	*recipient;	/* list: envelope recipient, or NULL */
 	const char	*board;		/* forum: the board, or NULL */
 	const char	*session;	/* for the log: "control:3" ... */
+	/*
+	 * Posted here by a reader of ours rather than relayed by a peer:
+	 * the side's other servers (INN) have not seen it, so its own side
+	 * is a target too.
+	 */
+	int		 posted_here;
 };
 
 typedef void (*router_cb)(void *arg, enum router_result, const char *reason,

@@ -134,6 +134,8 @@ routed(void *arg, enum router_result result, const char *reason,
 	o->done = 1;
 }
 
+static int posted_here;
+
 /* Route text from side; returns the result, reason in o. */
 static enum router_result
 route(struct fixture *f, enum side side, const char *rcpt, const char *board,
@@ -143,6 +145,7 @@ route(struct fixture *f, enum side side, const char *rcpt, const char *board,
 
 	memset(o, 0, sizeof(*o));
 	memset(&in, 0, sizeof(in));
+	in.posted_here = posted_here;
 	in.source = side;
 	in.raw = text;
 	in.len = strlen(text);
@@ -233,7 +236,7 @@ test_list_to_others(void **state)
 	/* The answer comes only after the commit. */
 	struct router_input in = { SIDE_LIST,
 	    MSG("<l1@x>", "List-Id: A list <a.lists.test.example>\r\n"), 0,
-	    NULL, NULL, "test" };
+	    NULL, NULL, "test", 0 };
 	in.len = strlen(in.raw);
 	memset(&o, 0, sizeof(o));
 	router_submit(f->router, &in, routed, &o);
@@ -439,6 +442,22 @@ test_refusals(void **state)
 	assert_int_equal(store_message_count(f->store), 0);
 }
 
+/* A reader's post here goes to the news feed too; a peer's does not. */
+static void
+test_posted_here(void **state)
+{
+	struct fixture *f = *state;
+
+	posted_here = 1;
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<ph1@x>",
+	    "Newsgroups: pirates.de.a\r\n"), ROUTER_ACCEPTED, NULL);
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<ph2@x>",
+	    "Newsgroups: pirates.de.l2n\r\n"), ROUTER_ACCEPTED, NULL);
+	posted_here = 0;
+	assert_targets(f, "<ph1@x>", "forum:a list:a@lists.test.example news");
+	assert_targets(f, "<ph2@x>", "forum:l2n news");
+}
+
 static void
 test_archive(void **state)
 {
@@ -519,6 +538,7 @@ main(void)
 		T(test_loops),
 		T(test_directions),
 		T(test_refusals),
+		T(test_posted_here),
 		cmocka_unit_test_setup_teardown(test_archive, setup_archive,
 		    teardown),
 		T(test_no_transport),
