@@ -16,13 +16,13 @@ CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd -I$(srcdir)/nntp \
 	-DSYNCOM_LOCALSTATEDIR='"$(localstatedir)"' \
 	-DSYNCOM_RUNSTATEDIR='"$(runstatedir)"'
 ALL_CFLAGS = $(CPPFLAGS) $(EVENT_CFLAGS) $(SQLITE_CFLAGS) $(ETPAN_CFLAGS) \
-	$(CFLAGS) -MMD -MP
+	$(SSL_CFLAGS) $(CFLAGS) -MMD -MP
 
 COMMON_OBJS = common/file.o common/log.o common/xmalloc.o common/msg.o \
 	common/msgid.o common/rfc2047.o common/mime.o
 # Everything of the daemon but main(), so the unit tests link the same code.
 SYNCD_OBJS = syncd/conf.o syncd/store.o syncd/router.o syncd/outbox.o \
-	syncd/control.o syncd/maildir.o syncd/worker.o
+	syncd/control.o syncd/maildir.o syncd/worker.o syncd/tls.o
 
 # The news side.
 NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
@@ -41,7 +41,7 @@ UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS)
 FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp
 
 DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) $(CRYPT_LIBS) \
-	-lpthread
+	$(SSL_LIBS) -lpthread
 
 all: $(PROGRAMS)
 

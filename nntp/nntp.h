@@ -78,10 +78,17 @@ struct transport *nntp_feed_new(struct event_base *, struct conf *,
 
 /* nntp_server.c */
 struct nntp_server;
-/* fds are bound, listening sockets; the server owns them from here. */
+/* A bound, listening socket; tls: TLS from the first byte (nntps). */
+struct nntp_listener {
+	int		 fd;
+	int		 tls;
+};
+/* The server owns the listeners' sockets from here. */
 struct nntp_server *nntp_server_new(struct event_base *, struct store *,
-		    struct router *, const int *fds, size_t nfds);
+		    struct router *, const struct nntp_listener *, size_t);
 void		 nntp_server_set_conf(struct nntp_server *, struct conf *);
+/* The TLS context for nntps and STARTTLS (the caller's), or NULL. */
+void		 nntp_server_set_tls(struct nntp_server *, struct tls_server *);
 /* Stop accepting and end every session. */
 void		 nntp_server_free(struct nntp_server **);
 /* Bind and listen on "ADDRESS:PORT"; -1 and why. */

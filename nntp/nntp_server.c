@@ -64,12 +64,20 @@ enum nntp_state {
 struct nntp_session;
 TAILQ_HEAD(nntp_sessions, nntp_session);
 
+/* What each listener's callback gets. */
+struct nntp_listen {
+	struct nntp_server *srv;
+	struct evconnlistener *l;
+	int		 tls;
+};
+
 struct nntp_server {
 	struct event_base *base;
 	struct store	*store;
 	struct router	*router;
 	struct conf	*conf;
-	struct evconnlistener **listeners;
+	struct tls_server *tls;
+	struct nntp_listen *listeners;
 	size_t		 nlisteners;
 	struct nntp_sessions sessions;
 	size_t		 nsessions;
@@ -86,9 +94,11 @@ struct nntp_session {
 	unsigned int	 id;
 	char		 client[INET6_ADDRSTRLEN];
 	int		 loopback;
+	int		 tls;		/* the connection is encrypted */
 	enum nntp_state	 state;
 	int		 discard;	/* skipping an overlong command line */
 	int		 gone;		/* the client left while routing */
+	struct event	*close_ev;	/* waiting for TLS to drain */
 
 	/* Reading: the current group and article (0: none). */
 	char		*group;
@@ -159,6 +169,32 @@ nntp_end_list(struct nntp_session *s)
 	evbuffer_add(bufferevent_get_output(s->bev), ".\r\n", 3);
 }
 
+/*
+ * Free a closing session once its last reply is out.  After STARTTLS the
+ * session's bufferevent is a TLS filter, whose output drains into the
+ * plain one below: that one must be empty too, or the reply dies with
+ * the socket.
+ */
+static void
+nntp_close_check(evutil_socket_t fd, short events, void *arg)
+{
+	struct nntp_session *s = arg;
+	struct bufferevent *below = bufferevent_get_underlying(s->bev);
+	struct timeval tv = { 0, 10000 };
+
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		return;		/* the write callback comes back here */
+	if (below != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(below)) > 0) {
+		if (s->close_ev == NULL)
+			s->close_ev = evtimer_new(s->srv->base,
+			    nntp_close_check, s);
+		evtimer_add(s->close_ev, &tv);
+		return;
+	}
+	nntp_session_free(s);
+}
+
 /* Close once the last reply has gone out. */
 static void
 nntp_close(struct nntp_session *s)
@@ -166,8 +202,7 @@ nntp_close(struct nntp_session *s)
 	s->state = NS_CLOSING;
 	bufferevent_disable(s->bev, EV_READ);
 	bufferevent_enable(s->bev, EV_WRITE);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		nntp_session_free(s);
+	nntp_close_check(-1, 0, s);
 }
 
 static int
@@ -205,7 +240,7 @@ nntp_is_feeder(const struct nntp_session *s)
 static int
 nntp_auth_allowed(const struct nntp_session *s)
 {
-	return s->loopback || s->srv->conf->nntp_insecure_auth;
+	return s->tls || s->loopback || s->srv->conf->nntp_insecure_auth;
 }
 
 static int
@@ -537,9 +572,12 @@ nntp_cmd_capabilities(struct nntp_session *s, char **args, int nargs)
 		evbuffer_add_printf(out, "POST\r\n");
 	if (nntp_is_feeder(s))
 		evbuffer_add_printf(out, "IHAVE\r\nSTREAMING\r\n");
-	if (s->user == NULL && s->srv->conf->nntp_users != NULL &&
-	    nntp_auth_allowed(s))
-		evbuffer_add_printf(out, "AUTHINFO USER\r\n");
+	/* RFC 4643 section 2.1: AUTHINFO without USER until it is allowed. */
+	if (s->user == NULL && s->srv->conf->nntp_users != NULL)
+		evbuffer_add_printf(out, "AUTHINFO%s\r\n", nntp_auth_allowed(s) ?
+		    " USER" : "");
+	if (!s->tls && s->srv->tls != NULL && s->user == NULL)
+		evbuffer_add_printf(out, "STARTTLS\r\n");
 	nntp_end_list(s);
 }
 
@@ -1135,6 +1173,74 @@ nntp_cmd_takethis(struct nntp_session *s, char **args, int nargs)
 	    "Syntax error in Message-ID" : why[offer]);
 }
 
+static void	 nntp_read_cb(struct bufferevent *, void *);
+static void	 nntp_write_cb(struct bufferevent *, void *);
+static void	 nntp_event_cb(struct bufferevent *, short, void *);
+
+/* Callbacks, timeouts and watermarks of a session's bufferevent. */
+static void
+nntp_session_setup(struct nntp_session *s)
+{
+	struct timeval tv = { s->srv->conf->nntp_idle_timeout, 0 };
+
+	bufferevent_setcb(s->bev, nntp_read_cb, nntp_write_cb, nntp_event_cb,
+	    s);
+	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	/* Bounded input: a client pipelining without reading waits. */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, NNTP_OUT_HIGH);
+	/* Make a long answer's next slice before the pipe runs dry. */
+	bufferevent_setwatermark(s->bev, EV_WRITE, NNTP_OUT_LOW, 0);
+}
+
+/*
+ * STARTTLS (RFC 4642, updated by RFC 8143).  Anything the client sent
+ * after the command would be read as if it came through TLS: that is an
+ * injection attack, so then we refuse and close.  After the handshake
+ * the session starts afresh.
+ */
+static void
+nntp_cmd_starttls(struct nntp_session *s, char **args, int nargs)
+{
+	struct bufferevent *tls;
+
+	if (s->tls) {
+		nntp_reply(s, 502, "Already using TLS");
+		return;
+	}
+	if (s->user != NULL) {
+		nntp_reply(s, 502, "Already authenticated");
+		return;
+	}
+	if (s->srv->tls == NULL) {
+		nntp_reply(s, 580, "TLS is not available here");
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0) {
+		nntp_reply(s, 580, "Data after STARTTLS: refused");
+		nntp_close(s);
+		return;
+	}
+	nntp_reply(s, 382, "Continue with TLS negotiation");
+	if ((tls = tls_starttls(s->srv->tls, s->srv->base, s->bev)) == NULL) {
+		log_warnx("event=nntp-tls session=nntp:%u error=%s", s->id,
+		    log_q(tls_error()));
+		nntp_close(s);
+		return;
+	}
+	/* The plain bufferevent is the TLS one's now. */
+	s->bev = tls;
+	s->tls = 1;
+	nntp_session_setup(s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	free(s->group);
+	s->group = NULL;
+	s->article = 0;
+	free(s->user_pending);
+	s->user_pending = NULL;
+	log_info("event=nntp-tls session=nntp:%u client=%s result=starttls",
+	    s->id, s->client);
+}
+
 static void
 nntp_cmd_quit(struct nntp_session *s, char **args, int nargs)
 {
@@ -1164,6 +1270,7 @@ static const struct nntp_command nntp_commands[] = {
 	{ "OVER", nntp_cmd_over, 0, 1, NC_READ },
 	{ "POST", nntp_cmd_post, 0, 0, 0 },
 	{ "QUIT", nntp_cmd_quit, 0, 0, 0 },
+	{ "STARTTLS", nntp_cmd_starttls, 0, 0, 0 },
 	{ "STAT", nntp_cmd_article, 0, 1, NC_READ },
 	{ "TAKETHIS", nntp_cmd_takethis, 1, 1, NC_FEED },
 	{ "XHDR", nntp_cmd_over, 1, 2, NC_READ },
@@ -1367,13 +1474,15 @@ nntp_article_read(struct nntp_session *s)
 static void
 nntp_process(struct nntp_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *in, *out;
 	struct evbuffer_ptr eol;
 	size_t n;
 	char *line;
 
-	while (s->more == NULL && evbuffer_get_length(out) < NNTP_OUT_HIGH) {
+	/* The buffers anew each time: STARTTLS changes the bufferevent. */
+	while (in = bufferevent_get_input(s->bev),
+	    out = bufferevent_get_output(s->bev),
+	    s->more == NULL && evbuffer_get_length(out) < NNTP_OUT_HIGH) {
 		if (s->state == NS_ARTICLE) {
 			nntp_article_read(s);
 			if (s->state == NS_ARTICLE)
@@ -1411,7 +1520,8 @@ nntp_process(struct nntp_session *s)
 		free(line);
 	}
 	/* Full: read nothing more until the client has caught up. */
-	if (evbuffer_get_length(out) >= NNTP_OUT_HIGH)
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) >=
+	    NNTP_OUT_HIGH)
 		bufferevent_disable(s->bev, EV_READ);
 }
 
@@ -1428,8 +1538,7 @@ nntp_write_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *out = bufferevent_get_output(bev);
 
 	if (s->state == NS_CLOSING) {
-		if (evbuffer_get_length(out) == 0)
-			nntp_session_free(s);
+		nntp_close_check(-1, 0, s);
 		return;
 	}
 	while (s->more != NULL && evbuffer_get_length(out) < NNTP_OUT_LOW)
@@ -1446,6 +1555,12 @@ nntp_event_cb(struct bufferevent *bev, short events, void *arg)
 {
 	struct nntp_session *s = arg;
 
+	if (events & BEV_EVENT_CONNECTED) {
+		/* A TLS handshake is through. */
+		log_debug("event=nntp-tls session=nntp:%u result=handshake",
+		    s->id);
+		return;
+	}
 	if (events & BEV_EVENT_TIMEOUT) {
 		log_info("event=nntp session=nntp:%u client=%s result=idle",
 		    s->id, s->client);
@@ -1453,6 +1568,9 @@ nntp_event_cb(struct bufferevent *bev, short events, void *arg)
 		nntp_close(s);
 		return;
 	}
+	if ((events & BEV_EVENT_ERROR) && s->tls)
+		log_info("event=nntp-tls session=nntp:%u client=%s error=%s",
+		    s->id, s->client, log_q(tls_error()));
 	if (s->state == NS_ROUTING) {
 		/* The router still holds s: its callback frees it. */
 		s->gone = 1;
@@ -1476,6 +1594,8 @@ nntp_session_free(struct nntp_session *s)
 	if (s->state == NS_ARTICLE)
 		nntp_offer_done(s);
 	bufferevent_free(s->bev);
+	if (s->close_ev != NULL)
+		event_free(s->close_ev);
 	if (s->art != NULL)
 		evbuffer_free(s->art);
 	free(s->group);
@@ -1488,18 +1608,29 @@ nntp_session_free(struct nntp_session *s)
 	free(s);
 }
 
+static void	 nntp_session_start(struct nntp_server *, int,
+		    const struct sockaddr *, int);
+
 static void
 nntp_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	nntp_server_adopt(arg, fd, sa);
+	struct nntp_listen *nl = arg;
+
+	nntp_session_start(nl->srv, fd, sa, nl->tls);
 }
 
 void
 nntp_server_adopt(struct nntp_server *srv, int fd, const struct sockaddr *sa)
 {
+	nntp_session_start(srv, fd, sa, 0);
+}
+
+static void
+nntp_session_start(struct nntp_server *srv, int fd, const struct sockaddr *sa,
+    int tls)
+{
 	struct nntp_session *s, *o;
-	struct timeval tv;
 	size_t same = 0;
 
 	s = xcalloc(1, sizeof(*s));
@@ -1524,23 +1655,23 @@ nntp_server_adopt(struct nntp_server *srv, int fd, const struct sockaddr *sa)
 		    sizeof(s->client));
 		s->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
 	}
-	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->tls = tls;
+	if (tls)
+		s->bev = srv->tls != NULL ? tls_accept(srv->tls, srv->base,
+		    fd) : NULL;
+	else
+		s->bev = bufferevent_socket_new(srv->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
+		log_warnx("event=nntp-accept client=%s error=%s", s->client,
+		    tls ? log_q(tls_error()) : "bufferevent");
 		close(fd);
 		free(s);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
-	bufferevent_setcb(s->bev, nntp_read_cb, nntp_write_cb, nntp_event_cb,
-	    s);
-	tv.tv_sec = srv->conf->nntp_idle_timeout;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(s->bev, &tv, NULL);
-	/* Bounded input: a client pipelining without reading waits. */
-	bufferevent_setwatermark(s->bev, EV_READ, 0, NNTP_OUT_HIGH);
-	/* Make a long answer's next slice before the pipe runs dry. */
-	bufferevent_setwatermark(s->bev, EV_WRITE, NNTP_OUT_LOW, 0);
+	nntp_session_setup(s);
 
 	TAILQ_FOREACH(o, &srv->sessions, entry)
 		if (strcmp(o->client, s->client) == 0)
@@ -1602,7 +1733,7 @@ nntp_listen(const char *address, char **err_r)
 
 struct nntp_server *
 nntp_server_new(struct event_base *base, struct store *store,
-    struct router *router, const int *fds, size_t nfds)
+    struct router *router, const struct nntp_listener *ls, size_t n)
 {
 	struct nntp_server *srv = xcalloc(1, sizeof(*srv));
 	size_t i;
@@ -1611,15 +1742,24 @@ nntp_server_new(struct event_base *base, struct store *store,
 	srv->store = store;
 	srv->router = router;
 	TAILQ_INIT(&srv->sessions);
-	srv->listeners = xcalloc(nfds + 1, sizeof(*srv->listeners));
-	for (i = 0; i < nfds; i++) {
-		srv->listeners[i] = evconnlistener_new(base, nntp_accept, srv,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fds[i]);
-		if (srv->listeners[i] == NULL)
+	srv->listeners = xcalloc(n + 1, sizeof(*srv->listeners));
+	for (i = 0; i < n; i++) {
+		srv->listeners[i].srv = srv;
+		srv->listeners[i].tls = ls[i].tls;
+		srv->listeners[i].l = evconnlistener_new(base, nntp_accept,
+		    &srv->listeners[i], LEV_OPT_CLOSE_ON_FREE |
+		    LEV_OPT_CLOSE_ON_EXEC, 0, ls[i].fd);
+		if (srv->listeners[i].l == NULL)
 			fatalx("nntp_server_new: evconnlistener_new failed");
 	}
-	srv->nlisteners = nfds;
+	srv->nlisteners = n;
 	return srv;
+}
+
+void
+nntp_server_set_tls(struct nntp_server *srv, struct tls_server *tls)
+{
+	srv->tls = tls;
 }
 
 void
@@ -1652,7 +1792,7 @@ nntp_server_free(struct nntp_server **srvp)
 	if (srv == NULL)
 		return;
 	for (i = 0; i < srv->nlisteners; i++)
-		evconnlistener_free(srv->listeners[i]);
+		evconnlistener_free(srv->listeners[i].l);
 	free(srv->listeners);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
 		TAILQ_REMOVE(&srv->sessions, s, entry);

@@ -169,6 +169,8 @@ static const struct conf_keyword conf_keywords[] = {
 	NUMBER("nntp-connections-per-address", T_NUMBER,
 	    G(nntp_connections_per_address), 1, 100000, 50),
 	STRING("nntp-motd", CTX_GLOBAL, T_PATH, G(nntp_motd), 0),
+	STRING("tls-certificate", CTX_GLOBAL, T_PATH, G(tls_certificate), 0),
+	STRING("tls-key", CTX_GLOBAL, T_PATH, G(tls_key), 0),
 
 	STRING("newsgroup", CTX_CHANNEL, T_NEWSGROUP, C(newsgroup), 0),
 	STRING("list", CTX_CHANNEL, T_ADDRESS, C(list), 0),
@@ -845,9 +847,9 @@ conf_parse_listen(struct conf_parser *ps, char **args, int nargs)
 	size_t i;
 	int port;
 
-	if (strcmp(args[0], "nntp") != 0)
+	if (strcmp(args[0], "nntp") != 0 && strcmp(args[0], "nntps") != 0)
 		return conf_error(ps, ps->stmt_line, "listen: unknown protocol"
-		    " '%s' (known: nntp)", args[0]);
+		    " '%s' (known: nntp, nntps)", args[0]);
 	if (conf_split_address(args[1], &host, &port) == -1)
 		return conf_error(ps, ps->stmt_line, "listen: '%s' is not an"
 		    " address and port such as 127.0.0.1:119, [::1]:119 or"
@@ -860,7 +862,8 @@ conf_parse_listen(struct conf_parser *ps, char **args, int nargs)
 			    conf->listens[i].line);
 	conf->listens = xreallocarray(conf->listens, conf->nlistens + 1,
 	    sizeof(*conf->listens));
-	conf->listens[conf->nlistens].proto = LISTEN_NNTP;
+	conf->listens[conf->nlistens].proto = strcmp(args[0], "nntps") == 0 ?
+	    LISTEN_NNTPS : LISTEN_NNTP;
 	conf->listens[conf->nlistens].address = xstrdup(args[1]);
 	conf->listens[conf->nlistens].line = ps->stmt_line;
 	conf->nlistens++;
@@ -873,7 +876,8 @@ conf_print_listen(FILE *fp, const struct conf *conf)
 	size_t i;
 
 	for (i = 0; i < conf->nlistens; i++)
-		fprintf(fp, "listen nntp %s\n", conf->listens[i].address);
+		fprintf(fp, "listen %s %s\n", conf->listens[i].proto ==
+		    LISTEN_NNTPS ? "nntps" : "nntp", conf->listens[i].address);
 }
 
 /* nntp-feeders ADDRESS... | none */
@@ -1077,6 +1081,7 @@ static int
 conf_finish(struct conf_parser *ps)
 {
 	struct conf *conf = ps->conf;
+	size_t i;
 
 	if (conf->hostname == NULL)
 		return conf_error(ps, ps->stmt_line, "no hostname set; add a line"
@@ -1097,6 +1102,14 @@ conf_finish(struct conf_parser *ps)
 		conf->nntp_feeders[1] = xstrdup("::1");
 		conf->nntp_nfeeders = 2;
 	}
+	if ((conf->tls_certificate == NULL) != (conf->tls_key == NULL))
+		return conf_error(ps, ps->stmt_line, "tls-certificate and"
+		    " tls-key go together");
+	for (i = 0; i < conf->nlistens; i++)
+		if (conf->listens[i].proto == LISTEN_NNTPS &&
+		    conf->tls_certificate == NULL)
+			return conf_error(ps, conf->listens[i].line, "listen"
+			    " nntps needs tls-certificate and tls-key");
 	if (conf->retry_min > conf->retry_max)
 		return conf_error(ps, ps->stmt_line, "retry-min (%llds) is above"
 		    " retry-max (%llds)", conf->retry_min, conf->retry_max);

@@ -46,6 +46,7 @@ struct syncd {
 	struct router	*router;
 	struct control	*control;
 	struct nntp_server *nntp;
+	struct tls_server *tls;
 	/* One transport per side, and the archive; rebuilt on reload. */
 	struct transport *transport[SIDE_MAX];
 	struct transport *archive;
@@ -153,6 +154,35 @@ syncd_absolute_paths(struct conf *conf, const char *cwd)
 		syncd_absolute(&conf->archive.path, cwd);
 }
 
+/*
+ * Load the TLS certificate and key of conf, keeping what we have when
+ * they cannot be read (after the privilege drop a reload may not).
+ */
+static void
+syncd_tls(struct syncd *sd, const struct conf *conf)
+{
+	struct tls_server *tls;
+	char *err = NULL;
+
+	if (conf->tls_certificate == NULL) {
+		if (sd->nntp != NULL)
+			nntp_server_set_tls(sd->nntp, NULL);
+		tls_server_free(&sd->tls);
+		return;
+	}
+	if ((tls = tls_server_new(conf->tls_certificate, conf->tls_key,
+	    &err)) == NULL) {
+		log_warnx("event=tls result=%s error=%s", sd->tls != NULL ?
+		    "kept-old" : "none", log_q(err));
+		free(err);
+		return;
+	}
+	tls_server_free(&sd->tls);
+	sd->tls = tls;
+	if (sd->nntp != NULL)
+		nntp_server_set_tls(sd->nntp, sd->tls);
+}
+
 /* Make conf the running configuration. */
 static void
 syncd_apply(struct syncd *sd, struct conf *conf)
@@ -171,6 +201,8 @@ syncd_apply(struct syncd *sd, struct conf *conf)
 		control_set_conf(sd->control, conf);
 	if (sd->nntp != NULL)
 		nntp_server_set_conf(sd->nntp, conf);
+	if (sd->conf != NULL)
+		syncd_tls(sd, conf);
 	log_setverbose(conf->log_verbose || sd->verbose);
 	conf_unref(&sd->conf);
 	sd->conf = conf_ref(conf);
@@ -357,6 +389,7 @@ syncd_free(struct syncd *sd)
 	outbox_free(&sd->outbox);
 	control_free(&sd->control);
 	nntp_server_free(&sd->nntp);
+	tls_server_free(&sd->tls);
 	for (i = 0; i < SIDE_MAX; i++)
 		transport_free(&sd->transport[i]);
 	transport_free(&sd->archive);
@@ -381,7 +414,8 @@ main(int argc, char *argv[])
 	size_t inflight;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
-	int ch, foreground = 0, verbose = 0, check = 0, ctlfd, *nntpfds;
+	struct nntp_listener *listeners;
+	int ch, foreground = 0, verbose = 0, check = 0, ctlfd;
 	size_t i;
 
 	while ((ch = getopt(argc, argv, "dfnV")) != -1) {
@@ -460,12 +494,19 @@ main(int argc, char *argv[])
 		fatalx("event=start control-socket=%s error=%s",
 		    log_q(conf->control_socket), log_q(err));
 	/* Bound as root: a privileged port stays ours after the drop. */
-	nntpfds = xcalloc(conf->nlistens + 1, sizeof(*nntpfds));
-	for (i = 0; i < conf->nlistens; i++)
-		if ((nntpfds[i] = nntp_listen(conf->listens[i].address,
+	listeners = xcalloc(conf->nlistens + 1, sizeof(*listeners));
+	for (i = 0; i < conf->nlistens; i++) {
+		if ((listeners[i].fd = nntp_listen(conf->listens[i].address,
 		    &err)) == -1)
 			fatalx("event=start listen=%s error=%s",
 			    log_q(conf->listens[i].address), log_q(err));
+		listeners[i].tls = conf->listens[i].proto == LISTEN_NNTPS;
+	}
+	/* The key is usually root's alone: load it now. */
+	syncd_tls(&sd, conf);
+	if (conf->tls_certificate != NULL && sd.tls == NULL)
+		fatalx("event=start error=\"cannot load tls-certificate and"
+		    " tls-key\"");
 
 	if (!foreground) {
 		syncd_daemonize();
@@ -492,9 +533,10 @@ main(int argc, char *argv[])
 	sd.router = router_new(sd.store, sd.outbox);
 	hooks.reload = syncd_reload;
 	hooks.arg = &sd;
-	sd.nntp = nntp_server_new(sd.base, sd.store, sd.router, nntpfds,
+	sd.nntp = nntp_server_new(sd.base, sd.store, sd.router, listeners,
 	    conf->nlistens);
-	free(nntpfds);
+	free(listeners);
+	nntp_server_set_tls(sd.nntp, sd.tls);
 	sd.control = control_new(sd.base, ctlfd, sd.store, sd.router,
 	    sd.outbox, &hooks);
 	syncd_apply(&sd, conf);

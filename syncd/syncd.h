@@ -82,7 +82,8 @@ enum access {
 };
 
 enum listen_proto {
-	LISTEN_NNTP
+	LISTEN_NNTP,
+	LISTEN_NNTPS		/* NNTP in TLS from the start (RFC 8143) */
 };
 
 /* A listener ("listen nntp 127.0.0.1:119"). */
@@ -136,6 +137,9 @@ struct conf {
 	long long	 nntp_idle_timeout;
 	long long	 nntp_connections_per_address;
 	char		*nntp_motd;
+	/* TLS for the listeners (STARTTLS and implicit). */
+	char		*tls_certificate;
+	char		*tls_key;
 	struct conf_channels channels;
 	size_t		 nchannels;
 };
@@ -427,6 +431,22 @@ struct transport *maildir_transport_new(struct conf *, const char *path,
  */
 int		 maildir_deliver(const char *path, const char *name,
 		    const char *data, size_t len, int check, char **err_r);
+
+/* tls.c: TLS on our listeners. */
+struct bufferevent;
+struct tls_server;
+/* Load a certificate chain and its key; NULL and why. */
+struct tls_server *tls_server_new(const char *cert, const char *key,
+		    char **err_r);
+void		 tls_server_free(struct tls_server **);
+/* A bufferevent that speaks TLS on fd from the first byte; NULL: failed. */
+struct bufferevent *tls_accept(struct tls_server *, struct event_base *,
+		    int fd);
+/* TLS over a plain bufferevent, which the new one owns (STARTTLS). */
+struct bufferevent *tls_starttls(struct tls_server *, struct event_base *,
+		    struct bufferevent *plain);
+/* The last OpenSSL error, for the log. */
+const char	*tls_error(void);
 
 /* outbox.c */
 struct outbox;

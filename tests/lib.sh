@@ -46,11 +46,17 @@ skip() {
 	echo "ok $tap_n - $1 # SKIP $2"
 }
 
-# check DESCRIPTION COMMAND...: ok if the command succeeds.
+# check DESCRIPTION COMMAND...: ok if the command succeeds; returns its
+# success, for a diag after a failure.
 check() {
 	desc=$1
 	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+	if "$@"; then
+		ok "$desc"
+		return 0
+	fi
+	not_ok "$desc"
+	return 1
 }
 
 # check_eq DESCRIPTION EXPECTED ACTUAL

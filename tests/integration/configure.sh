@@ -9,7 +9,7 @@ mkdir "$T/b1" "$T/b2"
 (cd "$T/b1" && PKG_CONFIG=false "$srcdir/configure") > "$T/out1" 2>&1
 rc=$?
 check "configure fails when pkg-config finds nothing" test "$rc" -ne 0
-check "it names the packages to install" grep -q "^  apt-get install libevent-dev libsqlite3-dev$" "$T/out1"
+check "it names the packages to install" grep -q "^  apt-get install libevent-dev libssl-dev libsqlite3-dev$" "$T/out1"
 check "it writes no Makefile then" test ! -e "$T/b1/Makefile"
 
 (cd "$T/b2" && "$srcdir/configure" --prefix=/opt/syncom --sysconfdir=/etc/syncom \

@@ -39,7 +39,8 @@ done
 printf 'From: Reader <r@example.org>\r\nNewsgroups: pirates.de.test\r\nSubject: posted at INN\r\nMessage-ID: <from-inn@example.org>\r\n\r\nHello from INN.\r\n' > "$T/a1"
 out=$($TOOL -r "$INNPORT" post "$T/a1")
 case $out in 240*) ok "INN takes a post" ;; *) not_ok "INN takes a post"; diag "$out" ;; esac
-check "INN feeds it to syncd" wait_for 30 $TOOL "$GWPORT" has "<from-inn@example.org>"
+check "INN feeds it to syncd" wait_for 30 $TOOL "$GWPORT" has "<from-inn@example.org>" ||
+    diag "$(tail -40 "$T/inn/log/innfeed.log"; tail -5 "$T/inn/log/news"; ls -l "$T/inn/spool/innfeed")"
 out=$($TOOL "$GWPORT" article "<from-inn@example.org>")
 case $out in
 *"Path: gw.test.example!inn.test.example!"*) ok "syncd serves it with both in the Path" ;;

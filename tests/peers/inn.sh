@@ -85,8 +85,10 @@ EOF
 $feedsite:!*,pirates.*:Tm:innfeed!
 innfeed!:!*:Tc,Wnm*:$INN_BIN/innfeed
 EOF
-		# Retry a refused peer soon: tests stop and start it.
+		# Retry a refused peer soon: tests stop and start it.  With
+		# debug-level 1 innfeed logs to log/innfeed.log, not syslog.
 		cat > "$dir/etc/innfeed.conf" <<EOF
+debug-level: 1
 peer $feedsite {
 	ip-name: 127.0.0.1
 	port-number: $feedport
