@@ -203,6 +203,7 @@ int
 nntp_article_view(const struct conf *conf, struct store *store,
     int64_t message, int part, struct evbuffer *out)
 {
+	const struct conf_channel *c;
 	struct store_xref *xr = NULL;
 	struct msg *msg = NULL;
 	const char *err;
@@ -225,6 +226,15 @@ nntp_article_view(const struct conf *conf, struct store *store,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		/*
+		 * In a moderated group an article from the list was approved
+		 * there: say so, or a peer such as INN refuses it.
+		 */
+		if (msg_get(msg, "Approved") == NULL &&
+		    (c = conf_channel_by_group(conf, xr[i].group)) != NULL &&
+		    c->moderated)
+			msg_add(msg, "Approved", c->approve != NULL ?
+			    c->approve : c->list);
 		tmp = xasprintf("%s %s:%lld", xref != NULL ? xref :
 		    conf->path_identity, xr[i].group, xr[i].number);
 		free(xref);

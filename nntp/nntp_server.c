@@ -1124,7 +1124,8 @@ nntp_offer(struct nntp_session *s, const char *msgid)
 		return -1;
 	if (nntp_inflight(s->srv, msgid))
 		return 2;
-	return store_has_msgid(s->srv->store, msgid);
+	/* Held for moderation is had all the same. */
+	return store_has_msgid(s->srv->store, msgid) != 0 ? 1 : 0;
 }
 
 static void
@@ -1343,7 +1344,10 @@ nntp_routed(void *arg, enum router_result result, const char *reason,
 	s->state = NS_COMMAND;
 	switch (s->intake) {
 	case NNTP_POST:
-		if (result == ROUTER_ACCEPTED)
+		if (result == ROUTER_ACCEPTED && reason != NULL)
+			nntp_reply(s, 240, "Article received %s; %s", msgid,
+			    reason);
+		else if (result == ROUTER_ACCEPTED)
 			nntp_reply(s, 240, "Article received %s", msgid);
 		else if (result == ROUTER_DUPLICATE)
 			nntp_reply(s, 441, "Duplicate article %s", msgid);

@@ -951,6 +951,9 @@ conf_channel_finish(struct conf_parser *ps, struct conf_channel *c)
 	if ((c->moderated || c->approve != NULL) && c->newsgroup == NULL)
 		return conf_error(ps, c->line, "channel %s: moderated and"
 		    " approve need a newsgroup", c->name);
+	if (c->moderated && c->list == NULL)
+		return conf_error(ps, c->line, "channel %s: moderated needs a"
+		    " list, whose moderators approve the posts", c->name);
 
 	TAILQ_FOREACH(o, &ps->conf->channels, entry) {
 		if (strcmp(o->name, c->name) == 0)

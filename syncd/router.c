@@ -38,6 +38,8 @@ struct router_pending {
 	char		*channels;	/* for the log: "a,b" */
 	char		**targets;	/* for the outbox, after the commit */
 	size_t		 ntargets;
+	char		*reason;	/* an accepted one's: held, released */
+	int		 release;	/* a held post approved by the list */
 };
 
 /* What a channel's direction does with a message from one side. */
@@ -278,9 +280,10 @@ router_finish(struct router_pending *p, enum router_result result,
 {
 	if (result == ROUTER_ACCEPTED)
 		log_info("event=route session=%s source=%s msgid=%s"
-		    " result=accepted channels=%s targets=%zu",
+		    " result=accepted channels=%s targets=%zu%s%s",
 		    log_q(p->session), side_name(p->source), log_q(p->msgid),
-		    log_q(p->channels), p->ntargets);
+		    log_q(p->channels), p->ntargets, reason != NULL ?
+		    " note=" : "", reason != NULL ? log_q(reason) : "");
 	else
 		log_info("event=route session=%s source=%s msgid=%s result=%s"
 		    " reason=%s", log_q(p->session), side_name(p->source),
@@ -290,6 +293,7 @@ router_finish(struct router_pending *p, enum router_result result,
 	while (p->ntargets > 0)
 		free(p->targets[--p->ntargets]);
 	free(p->targets);
+	free(p->reason);
 	free(p->msgid);
 	free(p->session);
 	free(p->channels);
@@ -306,7 +310,8 @@ router_committed(void *arg, enum store_result result, const char *err)
 	case STORE_OK:
 		for (i = 0; i < p->ntargets; i++)
 			outbox_notify(p->router->outbox, p->targets[i]);
-		router_finish(p, ROUTER_ACCEPTED, NULL);
+		router_finish(p, ROUTER_ACCEPTED, p->release ?
+		    "approved by the list's moderators" : p->reason);
 		break;
 	case STORE_DUPLICATE:
 		router_finish(p, ROUTER_DUPLICATE, "already have it");
@@ -317,16 +322,56 @@ router_committed(void *arg, enum store_result result, const char *err)
 	}
 }
 
+static void
+router_set_clear(char ***set, size_t *n)
+{
+	while (*n > 0)
+		free((*set)[--*n]);
+	free(*set);
+	*set = NULL;
+}
+
+/*
+ * A post made here to a moderated group is not injected: it goes to the
+ * moderators of the first such group, which are the list's (RFC 5537
+ * section 3.5), and is held.  When the list sends it back approved, the
+ * router releases it into the groups and the forum.
+ */
+static enum router_result
+router_moderate(const struct conf *conf, const struct conf_channel *c,
+    struct store_msg *m, char **reason_r)
+{
+	char *target;
+
+	router_set_clear(&m->channels, &m->nchannels);
+	router_set_clear(&m->groups, &m->ngroups);
+	router_set_clear(&m->targets, &m->ntargets);
+	if (conf->deliver[SIDE_LIST].kind == TRANSPORT_NONE) {
+		*reason_r = xasprintf("%s is moderated and its moderators (the"
+		    " list) cannot be reached: no deliver list", c->newsgroup);
+		return ROUTER_REJECTED;
+	}
+	router_set_add(&m->channels, &m->nchannels, c->name);
+	target = conf_target(c, SIDE_LIST);
+	router_set_add(&m->targets, &m->ntargets, target);
+	free(target);
+	m->held = 1;
+	*reason_r = xasprintf("%s is moderated: sent to its moderators at %s",
+	    c->newsgroup, c->list);
+	return ROUTER_ACCEPTED;
+}
+
 /*
  * Decide everything about msg; on success fill m (channels, groups,
  * targets) and return ROUTER_ACCEPTED, else the result and *reason_r.
+ * A moderated post is accepted too, held, with the reason saying so.
  */
 static enum router_result
 router_decide(struct router *r, const struct router_input *in,
     const struct msg *msg, struct store_msg *m, char **reason_r)
 {
 	const struct conf *conf = r->conf;
-	struct conf_channel **chans = NULL, *c = NULL;
+	struct conf_channel **chans = NULL, *c = NULL, *moderated = NULL;
 	const char *refused = NULL, *not_gated = NULL;
 	char *v, *target;
 	size_t nchans = 0, i;
@@ -390,6 +435,9 @@ router_decide(struct router *r, const struct router_input *in,
 			not_gated = c->name;
 			continue;
 		}
+		if (c->moderated && in->source == SIDE_NEWS &&
+		    in->posted_here && moderated == NULL)
+			moderated = c;
 		router_set_add(&m->channels, &m->nchannels, c->name);
 		if (c->newsgroup != NULL)
 			router_set_add(&m->groups, &m->ngroups, c->newsgroup);
@@ -413,6 +461,8 @@ router_decide(struct router *r, const struct router_input *in,
 		    not_gated, side_name(in->source));
 		return ROUTER_NOT_GATED;
 	}
+	if (moderated != NULL)
+		return router_moderate(conf, moderated, m, reason_r);
 	if (conf->archive.kind != TRANSPORT_NONE)
 		router_set_add(&m->targets, &m->ntargets, "archive");
 	return ROUTER_ACCEPTED;
@@ -476,14 +526,22 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 		result = ROUTER_NOT_GATED;
 		goto out;
 	}
-	/* Message-ID history: the first and strongest loop guard. */
-	if ((have = store_has_msgid(r->store, p->msgid)) != 0) {
-		reason = xstrdup(have == 1 ? "already have it" :
+	/*
+	 * Message-ID history: the first and strongest loop guard.  A post
+	 * held for the list's moderators comes back by the list when they
+	 * approve it (with our gateway header: we sent it there).
+	 */
+	have = store_has_msgid(r->store, p->msgid);
+	if (have == 2 && in->source == SIDE_LIST) {
+		p->release = 1;
+	} else if (have != 0) {
+		reason = xstrdup(have != -1 ? "already have it" :
 		    "could not read the store");
-		result = have == 1 ? ROUTER_DUPLICATE : ROUTER_TEMPFAIL;
+		result = have != -1 ? ROUTER_DUPLICATE : ROUTER_TEMPFAIL;
 		goto out;
 	}
-	if ((loop = router_loop_check(r->conf, msg, in->source)) != NULL) {
+	if (!p->release &&
+	    (loop = router_loop_check(r->conf, msg, in->source)) != NULL) {
 		reason = xstrdup(loop);
 		result = ROUTER_LOOP;
 		goto out;
@@ -493,6 +551,9 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 	if ((result = router_decide(r, in, msg, m, &reason)) !=
 	    ROUTER_ACCEPTED)
 		goto out;
+	/* Only an accepted but held post has a reason now: say it. */
+	p->reason = reason;
+	reason = NULL;
 	m->msgid = xstrdup(p->msgid);
 	m->source = in->source;
 	m->arrived = time(NULL);
@@ -525,7 +586,10 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 		    xasprintf("%s,%s", v, m->channels[i]);
 		free(v);
 	}
-	store_add(r->store, m, router_committed, p);
+	if (p->release)
+		store_release(r->store, m, router_committed, p);
+	else
+		store_add(r->store, m, router_committed, p);
 	return;
 
 out:

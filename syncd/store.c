@@ -112,12 +112,18 @@ static const char *store_schema[] = {
 	"UPDATE newsgroup SET count = (SELECT count(*) FROM article"
 	"  WHERE article.newsgroup = newsgroup.name);"
 	"CREATE INDEX message_arrived ON message(arrived);",
+	/*
+	 * 2 -> 3: a post to a moderated group waits for the list's
+	 * moderators (RFC 5537 section 3.5): held until the list sends it.
+	 */
+	"ALTER TABLE message ADD COLUMN held INTEGER NOT NULL DEFAULT 0;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof(store_schema) / sizeof(store_schema[0])))
 
 enum store_stmt {
 	S_HAS_MSGID,
+	S_RELEASE,
 	S_INSERT_MESSAGE,
 	S_INSERT_MEMBERSHIP,
 	S_CHANNEL_STATS,
@@ -155,11 +161,13 @@ enum store_stmt {
 };
 
 static const char *store_sql[S_MAX] = {
-	[S_HAS_MSGID] = "SELECT 1 FROM message WHERE msgid = ?1",
+	[S_HAS_MSGID] = "SELECT held FROM message WHERE msgid = ?1",
+	[S_RELEASE] = "UPDATE message SET held = 0 WHERE msgid = ?1"
+	    " AND held = 1 RETURNING id",
 	[S_INSERT_MESSAGE] = "INSERT INTO message (msgid, source, arrived,"
 	    " date, subject, sender, refs, parent, size, raw, ov_subject,"
-	    " ov_from, ov_date, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	    " ov_from, ov_date, lines, held) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[S_INSERT_MEMBERSHIP] = "INSERT OR IGNORE INTO membership"
 	    " (channel, message) VALUES (?1, ?2)",
 	[S_CHANNEL_STATS] = "INSERT INTO channel_stats VALUES (?1, 1, ?2)"
@@ -250,6 +258,7 @@ static const char *store_sql[S_MAX] = {
 
 enum store_op_kind {
 	OP_ADD,
+	OP_RELEASE,
 	OP_RESULT
 };
 
@@ -564,41 +573,25 @@ store_has_msgid(struct store *store, const char *msgid)
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_read_error(store, st);
+	if (rc == SQLITE_ROW && sqlite3_column_int(st, 0))
+		rc = 2;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW;
+	return rc == SQLITE_DONE ? 0 : rc == 2 ? 2 : 1;
 }
 
-/* Insert one message with its memberships, articles and outbox rows. */
+/*
+ * Where message id goes: its channels, article numbers in its groups, and
+ * outbox rows for its targets.  stats counts it in the channels' numbers
+ * (not again when a held message is released).
+ */
 static int
-store_apply_add(struct store *store, const struct store_msg *m, time_t now)
+store_place(struct store *store, int64_t id, const struct store_msg *m,
+    time_t now, int stats)
 {
 	sqlite3_stmt *st;
-	int64_t id, number;
+	int64_t number;
 	size_t i;
 	int rc;
-
-	st = store_stmt(store, S_INSERT_MESSAGE);
-	store_bind_text(st, 1, m->msgid);
-	sqlite3_bind_int(st, 2, m->source);
-	sqlite3_bind_int64(st, 3, m->arrived);
-	if (m->date != -1)
-		sqlite3_bind_int64(st, 4, m->date);
-	store_bind_text(st, 5, m->subject);
-	store_bind_text(st, 6, m->from);
-	store_bind_text(st, 7, m->refs);
-	store_bind_text(st, 8, m->parent);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)m->len);
-	sqlite3_bind_blob64(st, 10, m->raw, m->len, SQLITE_STATIC);
-	store_bind_text(st, 11, m->ov_subject);
-	store_bind_text(st, 12, m->ov_from);
-	store_bind_text(st, 13, m->ov_date);
-	sqlite3_bind_int64(st, 14, m->lines);
-	if ((rc = store_step_done(st)) != SQLITE_OK)
-		return rc;
-	id = sqlite3_last_insert_rowid(store->db);
-	if ((rc = store_step_done(store_stmt(store, S_COUNT_MESSAGE))) !=
-	    SQLITE_OK)
-		return rc;
 
 	for (i = 0; i < m->nchannels; i++) {
 		st = store_stmt(store, S_INSERT_MEMBERSHIP);
@@ -606,6 +599,8 @@ store_apply_add(struct store *store, const struct store_msg *m, time_t now)
 		sqlite3_bind_int64(st, 2, id);
 		if ((rc = store_step_done(st)) != SQLITE_OK)
 			return rc;
+		if (!stats)
+			continue;
 		st = store_stmt(store, S_CHANNEL_STATS);
 		store_bind_text(st, 1, m->channels[i]);
 		sqlite3_bind_int64(st, 2, m->arrived);
@@ -644,6 +639,62 @@ store_apply_add(struct store *store, const struct store_msg *m, time_t now)
 			return rc;
 	}
 	return SQLITE_OK;
+}
+
+/* Insert one message, and place it. */
+static int
+store_apply_add(struct store *store, const struct store_msg *m, time_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = store_stmt(store, S_INSERT_MESSAGE);
+	store_bind_text(st, 1, m->msgid);
+	sqlite3_bind_int(st, 2, m->source);
+	sqlite3_bind_int64(st, 3, m->arrived);
+	if (m->date != -1)
+		sqlite3_bind_int64(st, 4, m->date);
+	store_bind_text(st, 5, m->subject);
+	store_bind_text(st, 6, m->from);
+	store_bind_text(st, 7, m->refs);
+	store_bind_text(st, 8, m->parent);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)m->len);
+	sqlite3_bind_blob64(st, 10, m->raw, m->len, SQLITE_STATIC);
+	store_bind_text(st, 11, m->ov_subject);
+	store_bind_text(st, 12, m->ov_from);
+	store_bind_text(st, 13, m->ov_date);
+	sqlite3_bind_int64(st, 14, m->lines);
+	sqlite3_bind_int(st, 15, m->held);
+	if ((rc = store_step_done(st)) != SQLITE_OK)
+		return rc;
+	if ((rc = store_step_done(store_stmt(store, S_COUNT_MESSAGE))) !=
+	    SQLITE_OK)
+		return rc;
+	return store_place(store, sqlite3_last_insert_rowid(store->db), m, now,
+	    1);
+}
+
+/*
+ * A held message comes back approved: place it now.  Held by nobody (a
+ * second copy, or released already) is a duplicate.
+ */
+static int
+store_apply_release(struct store *store, const struct store_msg *m,
+    time_t now)
+{
+	sqlite3_stmt *st = store_stmt(store, S_RELEASE);
+	int64_t id;
+	int rc;
+
+	store_bind_text(st, 1, m->msgid);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? SQLITE_CONSTRAINT_UNIQUE : rc;
+	}
+	id = sqlite3_column_int64(st, 0);
+	if ((rc = store_step_done(st)) != SQLITE_OK)
+		return rc;
+	return store_place(store, id, m, now, 0);
 }
 
 static int
@@ -703,7 +754,8 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 	TAILQ_FOREACH(op, &batch, entry) {
 		sqlite3_exec(store->db, "SAVEPOINT op", NULL, NULL, NULL);
 		rc = op->kind == OP_ADD ? store_apply_add(store, op->msg, now) :
-		    store_apply_result(store, op, now);
+		    op->kind == OP_RELEASE ? store_apply_release(store,
+		    op->msg, now) : store_apply_result(store, op, now);
 		if (rc == SQLITE_OK) {
 			sqlite3_exec(store->db, "RELEASE op", NULL, NULL, NULL);
 			op->result = STORE_OK;
@@ -716,7 +768,7 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 		}
 		sqlite3_exec(store->db, "ROLLBACK TO op; RELEASE op", NULL,
 		    NULL, NULL);
-		if (rc == SQLITE_CONSTRAINT_UNIQUE && op->kind == OP_ADD)
+		if (rc == SQLITE_CONSTRAINT_UNIQUE && op->kind != OP_RESULT)
 			op->result = STORE_DUPLICATE;
 		else {
 			op->result = STORE_TEMPFAIL;
@@ -771,6 +823,19 @@ store_add(struct store *store, struct store_msg *msg, store_cb cb, void *arg)
 	struct store_op *op = xcalloc(1, sizeof(*op));
 
 	op->kind = OP_ADD;
+	op->msg = msg;
+	op->cb = cb;
+	op->arg = arg;
+	store_enqueue(store, op);
+}
+
+void
+store_release(struct store *store, struct store_msg *msg, store_cb cb,
+    void *arg)
+{
+	struct store_op *op = xcalloc(1, sizeof(*op));
+
+	op->kind = OP_RELEASE;
 	op->msg = msg;
 	op->cb = cb;
 	op->arg = arg;

@@ -195,6 +195,7 @@ struct store_msg {
 	char		*ov_from;
 	char		*ov_date;
 	long long	 lines;		/* of the body */
+	int		 held;		/* waits for the list's moderators */
 	char		*raw;
 	size_t		 len;
 	char		**channels;
@@ -243,7 +244,10 @@ struct store	*store_open(const char *dir, struct event_base *,
 		    char **err_r);
 /* Commit what is queued, stop the checkpointer, close the database. */
 void		 store_close(struct store **);
-/* 1 if a message with this Message-ID is stored, 0 if not, -1 on error. */
+/*
+ * 1 if a message with this Message-ID is stored, 2 if it is stored but
+ * held for moderation, 0 if not, -1 on error.
+ */
 int		 store_has_msgid(struct store *, const char *msgid);
 /*
  * Queue a message (the store takes msg); it is committed together with
@@ -251,6 +255,13 @@ int		 store_has_msgid(struct store *, const char *msgid);
  * that commit.
  */
 void		 store_add(struct store *, struct store_msg *msg, store_cb,
+		    void *arg);
+/*
+ * Queue the release of a held message: msg (the store takes it) says
+ * where it goes now: channels, groups, targets.  cb hears STORE_DUPLICATE
+ * when it is held no more.
+ */
+void		 store_release(struct store *, struct store_msg *msg, store_cb,
 		    void *arg);
 /* Queue an outbox result: state is OUTBOX_DONE, _PENDING (retry) or _DEAD. */
 void		 store_outbox_result(struct store *, int64_t id, int state,

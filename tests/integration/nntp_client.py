@@ -153,6 +153,28 @@ ok("Injection-Date: " in text and "posting-account=\"%s\"" % user in text,
    "Injection-Date and Injection-Info are added", text)
 ok(".dot line" in text, "dot-stuffing is undone both ways", text)
 
+# RFC 5537: a post to a moderated group goes to its moderators (the
+# list) and appears only when the list sends it back approved.
+modpost = ("From: Erika <erika@example.org>\r\n"
+           "Newsgroups: pirates.de.moderated\r\nSubject: please approve\r\n"
+           "Message-ID: <mod-post@example.org>\r\n\r\nApprove me.\r\n")
+resp = s.post(lines(modpost))
+ok(resp.startswith("240") and "sent to its moderators" in resp,
+   "a post to a moderated group: 240, sent to the moderators", resp)
+resp, count, first, last, name = s.group("pirates.de.moderated")
+ok(count == 0, "and it is not in the group yet", resp)
+approved = ("X-Syncom-Gateway: gw.test.example\r\n"
+            "List-Id: <moderated.lists.test.example>\r\n" + modpost)
+subprocess.run([syncctl, "-c", config, "inject", "--source", "list", "-"],
+               input=approved.encode(), check=True, stdout=subprocess.DEVNULL)
+resp, count, first, last, name = s.group("pirates.de.moderated")
+ok(count == 1, "the list's approved copy puts it in the group", resp)
+resp, info = s.article(1)
+text = b"\r\n".join(info.lines).decode()
+ok("Approved: moderated@lists.test.example" in text,
+   "with an Approved header for peers", text)
+s.group("pirates.de.test")
+
 # A list message shows up in the group, with Newsgroups made for it.
 listmsg = ("From: List Member <m@example.org>\r\n"
            "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n"

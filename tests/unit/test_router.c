@@ -51,6 +51,12 @@
 	"channel nolist {\n" \
 	"\tnewsgroup pirates.de.nolist\n" \
 	"\tboard nolist\n" \
+	"}\n" \
+	"channel mod {\n" \
+	"\tnewsgroup pirates.de.mod\n" \
+	"\tlist mod@lists.test.example\n" \
+	"\tboard mod\n" \
+	"\tmoderated yes\n" \
 	"}\n"
 
 struct fixture {
@@ -458,6 +464,59 @@ test_posted_here(void **state)
 	assert_targets(f, "<ph2@x>", "forum:l2n news");
 }
 
+/*
+ * RFC 5537 section 3.5: a post made here to a moderated group goes to
+ * its moderators (the list), held; the list's copy releases it.
+ */
+static void
+test_moderated(void **state)
+{
+	struct fixture *f = *state;
+	const char *post = MSG("<mod1@x>", "Newsgroups: pirates.de.mod,"
+	    "pirates.de.a\r\n");
+
+	posted_here = 1;
+	expect(f, SIDE_NEWS, NULL, NULL, post, ROUTER_ACCEPTED,
+	    "pirates.de.mod is moderated: sent to its moderators at"
+	    " mod@lists.test.example");
+	posted_here = 0;
+	assert_targets(f, "<mod1@x>", "list:mod@lists.test.example");
+	assert_int_equal(store_has_msgid(f->store, "<mod1@x>"), 2);
+	assert_int_equal(store_article_number(f->store, "pirates.de.mod",
+	    "<mod1@x>"), 0);
+	assert_int_equal(store_article_number(f->store, "pirates.de.a",
+	    "<mod1@x>"), 0);
+
+	/* The list sends it back approved, with our gateway header on. */
+	expect(f, SIDE_LIST, "mod@lists.test.example", NULL, MSG("<mod1@x>",
+	    "X-Syncom-Gateway: gw.test.example\r\n"
+	    "List-Id: <mod.lists.test.example>\r\n"), ROUTER_ACCEPTED,
+	    "approved by the list's moderators");
+	assert_int_equal(store_has_msgid(f->store, "<mod1@x>"), 1);
+	assert_int_equal(store_article_number(f->store, "pirates.de.mod",
+	    "<mod1@x>"), 1);
+	assert_targets(f, "<mod1@x>", "forum:mod list:mod@lists.test.example"
+	    " news");
+	/* A second copy is a duplicate; so is one from elsewhere. */
+	expect(f, SIDE_LIST, "mod@lists.test.example", NULL, MSG("<mod1@x>",
+	    "List-Id: <mod.lists.test.example>\r\n"), ROUTER_DUPLICATE,
+	    NULL);
+
+	/* A peer's article was approved upstream: no holding. */
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<mod2@x>",
+	    "Newsgroups: pirates.de.mod\r\nApproved: mod@x\r\n"),
+	    ROUTER_ACCEPTED, NULL);
+	assert_int_equal(store_article_number(f->store, "pirates.de.mod",
+	    "<mod2@x>"), 2);
+	/* Held, a list copy is the only way out: news is a duplicate. */
+	posted_here = 1;
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<mod3@x>",
+	    "Newsgroups: pirates.de.mod\r\n"), ROUTER_ACCEPTED, NULL);
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<mod3@x>",
+	    "Newsgroups: pirates.de.mod\r\n"), ROUTER_DUPLICATE, NULL);
+	posted_here = 0;
+}
+
 static void
 test_archive(void **state)
 {
@@ -539,6 +598,7 @@ main(void)
 		T(test_directions),
 		T(test_refusals),
 		T(test_posted_here),
+		T(test_moderated),
 		cmocka_unit_test_setup_teardown(test_archive, setup_archive,
 		    teardown),
 		T(test_no_transport),

@@ -439,30 +439,37 @@ test_fault(void **state)
 	assert_int_equal(store_article_number(f->store, "g", "<f1@x>"), 1);
 }
 
-/* Write PRAGMA user_version straight into the file header (offset 60). */
-static void
-poke_user_version(const char *dir, uint32_t v)
+/*
+ * Set PRAGMA user_version straight in the file header (offset 60, big
+ * endian) and return what it was.
+ */
+static uint32_t
+user_version(const char *dir, uint32_t v)
 {
-	unsigned char be[4] = { v >> 24, v >> 16, v >> 8, v };
+	unsigned char be[4] = { v >> 24, v >> 16, v >> 8, v }, old[4];
 	char *path = xasprintf("%s/syncd.db", dir);
-	int fd = open(path, O_WRONLY);
+	int fd = open(path, O_RDWR);
 
 	assert_true(fd != -1);
+	assert_int_equal(pread(fd, old, 4, 60), 4);
 	assert_int_equal(pwrite(fd, be, 4, 60), 4);
 	close(fd);
 	free(path);
+	return (uint32_t)old[0] << 24 | old[1] << 16 | old[2] << 8 | old[3];
 }
 
 static void
 test_newer_schema(void **state)
 {
 	struct fixture *f = *state;
+	uint32_t version;
 	char *err = NULL;
 
 	assert_int_equal(add(f, new_msg("<s@x>", NULL, NULL, "t", NULL)),
 	    STORE_OK);
 	store_close(&f->store);
-	poke_user_version(f->dir, 99);
+	version = user_version(f->dir, 99);
+	assert_true(version >= 1);
 	f->store = store_open(f->dir, f->base, &err);
 	assert_null(f->store);
 	assert_non_null(err);
@@ -471,7 +478,7 @@ test_newer_schema(void **state)
 	free(err);
 
 	/* Put the real version back: the store opens with its data. */
-	poke_user_version(f->dir, 2);
+	user_version(f->dir, version);
 	if ((f->store = store_open(f->dir, f->base, &err)) == NULL)
 		fail_msg("store_open: %s", err);
 	assert_int_equal(store_has_msgid(f->store, "<s@x>"), 1);
