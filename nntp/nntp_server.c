@@ -205,22 +205,77 @@ nntp_close(struct nntp_session *s)
 	nntp_close_check(-1, 0, s);
 }
 
+/*
+ * May this session read (post is 0) or post to the channel's group?  1
+ * yes; 0 not yet, AUTHINFO would change that; -1 no.
+ */
 static int
-nntp_can_read(const struct nntp_session *s)
+nntp_access(const struct nntp_session *s, const struct conf_channel *c,
+    int post)
 {
-	const struct conf *conf = s->srv->conf;
-
-	return conf->nntp_read == ACCESS_ANONYMOUS ||
-	    (conf->nntp_read == ACCESS_AUTHENTICATED && s->user != NULL);
+	switch (conf_access(s->srv->conf, c, post)) {
+	case ACCESS_ANONYMOUS:
+		return 1;
+	case ACCESS_AUTHENTICATED:
+		return s->user != NULL ? 1 : 0;
+	default:
+		return -1;
+	}
 }
 
+/* The best access the session has to any group: 1, 0 or -1 as above. */
 static int
-nntp_can_post(const struct nntp_session *s)
+nntp_access_any(const struct nntp_session *s, int post)
 {
-	const struct conf *conf = s->srv->conf;
+	const struct conf_channel *c;
+	int best = -1, a;
 
-	return conf->nntp_post == ACCESS_ANONYMOUS ||
-	    (conf->nntp_post == ACCESS_AUTHENTICATED && s->user != NULL);
+	TAILQ_FOREACH(c, &s->srv->conf->channels, entry)
+		if (c->newsgroup != NULL &&
+		    (a = nntp_access(s, c, post)) > best)
+			best = a;
+	return best;
+}
+
+/* A group this session may read, or NULL. */
+static const struct conf_channel *
+nntp_readable(const struct nntp_session *s, const char *group)
+{
+	const struct conf_channel *c = conf_channel_by_group(s->srv->conf,
+	    group);
+
+	return c != NULL && nntp_access(s, c, 0) == 1 ? c : NULL;
+}
+
+/*
+ * A message found by Message-ID may be shown if one of its groups may be
+ * read.  1 yes; else the reply was sent: 480 when AUTHINFO would help,
+ * 430 as if it were not there.
+ */
+static int
+nntp_msgid_readable(struct nntp_session *s, int64_t message)
+{
+	const struct conf_channel *c;
+	struct store_xref *xr;
+	size_t n, i;
+	int best = -1, a;
+
+	if (store_xref(s->srv->store, message, &xr, &n) == -1) {
+		nntp_reply(s, 403, "Internal fault");
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if ((c = conf_channel_by_group(s->srv->conf, xr[i].group)) !=
+		    NULL && (a = nntp_access(s, c, 0)) > best)
+			best = a;
+	store_xref_free(xr, n);
+	if (best == 1)
+		return 1;
+	if (best == 0)
+		nntp_reply(s, 480, "Authentication required");
+	else
+		nntp_reply(s, 430, "No article with that message-id");
+	return 0;
 }
 
 /* Is the client one of nntp-feeders? */
@@ -287,7 +342,7 @@ static char
 nntp_status(const struct conf *conf, const struct conf_channel *c)
 {
 	if (c->direction == DIRECTION_READ_ONLY ||
-	    conf->nntp_post == ACCESS_NOBODY)
+	    conf_access(conf, c, 1) == ACCESS_NOBODY)
 		return 'n';
 	return c->moderated ? 'm' : 'y';
 }
@@ -421,6 +476,8 @@ nntp_pick(struct nntp_session *s, const char *arg, long long *number_r,
 				nntp_reply(s, 403, "Internal fault");
 			return PICK_REPLIED;
 		}
+		if (!nntp_msgid_readable(s, *message_r))
+			return PICK_REPLIED;
 		*number_r = s->group != NULL ?
 		    store_article_number(store, s->group, arg) : 0;
 		*msgid_r = xstrdup(arg);
@@ -568,7 +625,7 @@ nntp_cmd_capabilities(struct nntp_session *s, char **args, int nargs)
 	    "OVER MSGID\r\n"
 	    "LIST ACTIVE ACTIVE.TIMES COUNTS HEADERS MODERATORS MOTD"
 	    " NEWSGROUPS OVERVIEW.FMT\r\n", SYNCOM_VERSION);
-	if (s->srv->conf->nntp_post != ACCESS_NOBODY)
+	if (nntp_access_any(s, 1) >= 0)
 		evbuffer_add_printf(out, "POST\r\n");
 	if (nntp_is_feeder(s))
 		evbuffer_add_printf(out, "IHAVE\r\nSTREAMING\r\n");
@@ -616,6 +673,7 @@ nntp_more_listgroup(struct nntp_session *s)
 static void
 nntp_cmd_group(struct nntp_session *s, char **args, int nargs)
 {
+	const struct conf_channel *c;
 	struct store_group g;
 	const char *name;
 	long long lo, hi;
@@ -626,7 +684,11 @@ nntp_cmd_group(struct nntp_session *s, char **args, int nargs)
 		return;
 	}
 	name = nargs > 1 ? args[1] : s->group;
-	if (nntp_channel(s, name) == NULL ||
+	if ((c = nntp_channel(s, name)) != NULL && nntp_access(s, c, 0) == 0) {
+		nntp_reply(s, 480, "Authentication required");
+		return;
+	}
+	if (c == NULL || nntp_access(s, c, 0) != 1 ||
 	    (rc = store_group(s->srv->store, name, &g)) == 0) {
 		nntp_reply(s, 411, "No such newsgroup");
 		return;
@@ -736,7 +798,7 @@ nntp_cmd_list(struct nntp_session *s, char **args, int nargs)
 		nntp_reply(s, 215, "Moderator list follows");
 		TAILQ_FOREACH(c, &conf->channels, entry)
 			if (c->moderated && c->newsgroup != NULL &&
-			    c->list != NULL)
+			    c->list != NULL && nntp_access(s, c, 0) == 1)
 				evbuffer_add_printf(out, "%s:%s\r\n",
 				    c->newsgroup, c->list);
 		nntp_end_list(s);
@@ -753,7 +815,7 @@ nntp_cmd_list(struct nntp_session *s, char **args, int nargs)
 	}
 	nntp_reply(s, 215, "Information follows");
 	TAILQ_FOREACH(c, &conf->channels, entry) {
-		if (c->newsgroup == NULL ||
+		if (c->newsgroup == NULL || nntp_access(s, c, 0) != 1 ||
 		    (wm != NULL && !wildmat_match(wm, c->newsgroup)))
 			continue;
 		for (g = NULL, i = 0; i < n; i++)
@@ -785,7 +847,7 @@ static void
 nntp_cmd_mode(struct nntp_session *s, char **args, int nargs)
 {
 	if (strcasecmp(args[1], "READER") == 0) {
-		if (s->srv->conf->nntp_post != ACCESS_NOBODY)
+		if (nntp_access_any(s, 1) >= 0)
 			nntp_reply(s, 200, "Reader mode, posting permitted");
 		else
 			nntp_reply(s, 201, "Reader mode, posting"
@@ -821,7 +883,7 @@ nntp_cmd_newgroups(struct nntp_session *s, char **args, int nargs)
 	nntp_reply(s, 231, "List of new newsgroups follows");
 	for (i = 0; i < n; i++) {
 		if (groups[i].created < since ||
-		    (c = nntp_channel(s, groups[i].name)) == NULL)
+		    (c = nntp_readable(s, groups[i].name)) == NULL)
 			continue;
 		evbuffer_add_printf(out, "%s %lld %lld %c\r\n", groups[i].name,
 		    groups[i].high, groups[i].low,
@@ -847,7 +909,7 @@ nntp_more_newnews(struct nntp_session *s)
 		/* One row per group: name a crosspost once. */
 		if (rows[i].message == last ||
 		    !wildmat_match(s->gen_wildmat, rows[i].group) ||
-		    nntp_channel(s, rows[i].group) == NULL)
+		    nntp_readable(s, rows[i].group) == NULL)
 			continue;
 		last = rows[i].message;
 		evbuffer_add_printf(out, "%s\r\n", rows[i].msgid);
@@ -1013,6 +1075,10 @@ nntp_cmd_over(struct nntp_session *s, char **args, int nargs)
 			    "Internal fault");
 			goto fail;
 		}
+		if (!nntp_msgid_readable(s, o->message)) {
+			store_overview_free(o, 1);
+			goto fail;
+		}
 		number = s->group != NULL ? store_article_number(s->srv->store,
 		    s->group, arg) : 0;
 		nntp_reply(s, code, "%s follow", hdr ? "Headers" :
@@ -1103,11 +1169,11 @@ nntp_offer_done(struct nntp_session *s)
 static void
 nntp_cmd_post(struct nntp_session *s, char **args, int nargs)
 {
-	if (s->srv->conf->nntp_post == ACCESS_NOBODY) {
+	switch (nntp_access_any(s, 1)) {
+	case -1:
 		nntp_reply(s, 440, "Posting not permitted");
 		return;
-	}
-	if (!nntp_can_post(s)) {
+	case 0:
 		nntp_reply(s, 480, "Authentication required for posting");
 		return;
 	}
@@ -1309,7 +1375,9 @@ nntp_command(struct nntp_session *s, char *line)
 			nntp_reply(s, 501, "Syntax error");
 			return;
 		}
-		if ((cmd->flags & NC_READ) && !nntp_can_read(s)) {
+		if ((cmd->flags & NC_READ) && nntp_access_any(s, 0) == 0 &&
+		    s->user == NULL) {
+			/* Nothing to read without AUTHINFO. */
 			nntp_reply(s, 480, "Authentication required");
 			return;
 		}
@@ -1383,6 +1451,35 @@ nntp_routed(void *arg, enum router_result result, const char *reason,
 	nntp_process(s);
 }
 
+/*
+ * May the session post to every group of the article?  NULL, or why not
+ * (to free).
+ */
+static char *
+nntp_post_denied(struct nntp_session *s, const char *article, size_t len)
+{
+	const struct conf_channel *c;
+	struct msg *msg;
+	const char *err;
+	char *groups, *g, *save = NULL, *why = NULL;
+	int a;
+
+	if (msg_parse(article, len, &msg, &err) == -1)
+		return xstrdup(err);
+	groups = msg_get_unfolded(msg, "Newsgroups");
+	msg_free(&msg);
+	for (g = strtok_r(groups, ", \t", &save); g != NULL && why == NULL;
+	    g = strtok_r(NULL, ", \t", &save)) {
+		if ((c = nntp_channel(s, g)) == NULL ||
+		    (a = nntp_access(s, c, 1)) == 1)
+			continue;
+		why = xasprintf("posting to %s %s", g, a == 0 ?
+		    "needs AUTHINFO" : "is not permitted");
+	}
+	free(groups);
+	return why;
+}
+
 /* The article is in: check it, and hand it to the router. */
 static void
 nntp_article_done(struct nntp_session *s)
@@ -1401,6 +1498,13 @@ nntp_article_done(struct nntp_session *s)
 	s->art = NULL;
 	if (reject == NULL && article == NULL)
 		reject = reason;
+	else if (reject == NULL && s->intake == NNTP_POST &&
+	    (reason = nntp_post_denied(s, article, outlen)) != NULL) {
+		reject = reason;
+		free(article);
+		free(msgid);
+		article = msgid = NULL;
+	}
 	if (reject != NULL) {
 		if (s->intake == NNTP_POST)
 			nntp_reply(s, 441, "Posting failed: %s", reject);
@@ -1687,7 +1791,7 @@ nntp_session_start(struct nntp_server *srv, int fd, const struct sockaddr *sa,
 		nntp_close(s);
 		return;
 	}
-	if (srv->conf->nntp_post != ACCESS_NOBODY)
+	if (nntp_access_any(s, 1) >= 0)
 		nntp_reply(s, 200, "%s Syncom syncd %s ready (posting ok)",
 		    srv->conf->hostname, SYNCOM_VERSION);
 	else

@@ -183,6 +183,9 @@ static const struct conf_keyword conf_keywords[] = {
 	{ .name = "moderated", .ctx = CTX_CHANNEL, .type = T_BOOL,
 	  .offset = C(moderated) },
 	STRING("approve", CTX_CHANNEL, T_ADDRESS, C(approve), 0),
+	/* Unset (-1): the global nntp-read and nntp-post. */
+	ENUM("nntp-read", CTX_CHANNEL, C(nntp_read), access_names, -1),
+	ENUM("nntp-post", CTX_CHANNEL, C(nntp_post), access_names, -1),
 	STRING("subject-tag", CTX_CHANNEL, T_STRING, C(subject_tag), 0),
 	STRING("description", CTX_CHANNEL, T_STRING, C(description), 0),
 };
@@ -1360,6 +1363,7 @@ conf_print_simple(FILE *fp, const void *base, int ctx, const char *indent)
 	const struct conf_keyword *kw;
 	const char *s;
 	size_t i;
+	int v;
 
 	for (i = 0; i < CONF_KEYWORDS; i++) {
 		kw = &conf_keywords[i];
@@ -1383,8 +1387,10 @@ conf_print_simple(FILE *fp, const void *base, int ctx, const char *indent)
 			    "yes" : "no");
 			break;
 		case T_ENUM:
-			fprintf(fp, "%s%s %s\n", indent, kw->name, kw->names[
-			    *(const int *)((const char *)base + kw->offset)]);
+			if ((v = *(const int *)((const char *)base +
+			    kw->offset)) >= 0)
+				fprintf(fp, "%s%s %s\n", indent, kw->name,
+				    kw->names[v]);
 			break;
 		default:
 			if ((s = *conf_string(kw, base)) == NULL)
@@ -1443,6 +1449,16 @@ conf_channel_by_address(const struct conf *conf, const char *addr)
 		if (c->list != NULL && strcasecmp(c->list, addr) == 0)
 			return c;
 	return NULL;
+}
+
+int
+conf_access(const struct conf *conf, const struct conf_channel *c, int post)
+{
+	int own = post ? c->nntp_post : c->nntp_read;
+
+	if (own >= 0)
+		return own;
+	return post ? conf->nntp_post : conf->nntp_read;
 }
 
 /*

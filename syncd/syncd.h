@@ -65,6 +65,10 @@ struct conf_channel {
 	char		*approve;	/* Approved: value for moderated groups */
 	int		 direction;	/* enum direction */
 	int		 moderated;
+	/* Who may read and post in the newsgroup: enum access, or -1 for
+	   the global nntp-read and nntp-post. */
+	int		 nntp_read;
+	int		 nntp_post;
 };
 TAILQ_HEAD(conf_channels, conf_channel);
 
@@ -164,6 +168,9 @@ int		 conf_split_address(const char *, char **host_r, int *port_r);
 /* Settings a reload cannot change that differ: "a,b", or NULL. */
 char		*conf_restart_changes(const struct conf *old,
 		    const struct conf *new);
+/* A channel's nntp-read or nntp-post, its own or the global one. */
+int		 conf_access(const struct conf *, const struct conf_channel *,
+		    int post);
 /* The outbox target of a channel's side, or NULL (caller frees). */
 char		*conf_target(const struct conf_channel *, enum side);
 /* Every target the configuration delivers to (caller frees each). */

@@ -27,8 +27,22 @@ channel moderated {
 	list moderated@lists.test.example
 	moderated yes
 }
+
+channel private {
+	newsgroup pirates.de.private
+	list private@lists.test.example
+	nntp-read authenticated
+}
+
+channel closed {
+	newsgroup pirates.de.closed
+	list closed@lists.test.example
+	nntp-post nobody
+}
 EOF2
+printf 'From: a@example.org\r\nSubject: secret\r\nMessage-ID: <private1@example.org>\r\nList-Id: <private.lists.test.example>\r\n\r\nsecret\r\n' > "$T/private1"
 start_syncd "$C" || { not_ok "syncd starts with an NNTP listener"; done_testing; exit 1; }
+"$SYNCCTL" -c "$C" inject --source list "$T/private1" > /dev/null
 
 $PY -W ignore::DeprecationWarning "$srcdir/tests/integration/nntp_client.py" "$PORT" erika s3cret "$SYNCCTL" "$C" > "$T/client.tap" 2>&1
 rc=$?

@@ -119,6 +119,19 @@ expect_error("501", "LIST with an unknown keyword", s._longcmdstring,
 expect_error("501", "LIST ACTIVE with a bad wildmat", s._longcmdstring,
              "LIST ACTIVE a[b]")
 
+# Per-group permissions: the private group is for users only, the closed
+# one takes no posts.
+resp, groups = s.list()
+status = dict((g.group, g.flag) for g in groups)
+ok("pirates.de.private" not in status, "LIST hides a group anonymous"
+   " users may not read", status)
+ok(status.get("pirates.de.closed") == "n", "LIST ACTIVE marks a group that"
+   " takes no posts 'n'", status)
+expect_error("480", "GROUP of a group for users only: 480", s.group,
+             "pirates.de.private")
+expect_error("480", "ARTICLE by Message-ID in such a group: 480",
+             s.article, "<private1@example.org>")
+
 post = ("From: Erika <erika@example.org>\r\nNewsgroups: pirates.de.test\r\n"
         "Subject: first post\r\n\r\nHello, news.\r\n.dot line\r\n")
 expect_error("480", "POST without AUTHINFO: 480", s.post, lines(post))
@@ -136,6 +149,18 @@ try:
 except nntplib.NNTPError as e:
     ok(False, "AUTHINFO USER/PASS: 281", e)
 expect_error("502", "AUTHINFO again: 502", s._shortcmd, "AUTHINFO USER x")
+resp, groups = s.list()
+ok("pirates.de.private" in [g.group for g in groups],
+   "after AUTHINFO LIST shows the private group", groups)
+resp, count, first, last, name = s.group("pirates.de.private")
+ok(count == 1, "and GROUP opens it", resp)
+try:
+    s.post(lines("From: a@example.org\r\nNewsgroups: pirates.de.closed\r\n"
+                 "Subject: s\r\n\r\nb\r\n"))
+    ok(False, "a post to a group that takes none is refused")
+except nntplib.NNTPError as e:
+    ok(code_of(e) == "441" and "not permitted" in str(e),
+       "a post to a group that takes none: 441", e)
 
 resp = s.post(lines(post))
 ok(resp.startswith("240"), "POST after AUTHINFO: 240 only after the commit",
