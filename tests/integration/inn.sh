@@ -31,9 +31,6 @@ start_syncd "$C" || { not_ok "syncd starts"; done_testing; exit 1; }
 
 inn_setup "$T/inn" "$INNPORT" inn.test.example gw.test.example "$GWPORT"
 check "innd starts" inn_start "$T/inn"
-for g in pirates.de.test pirates.de.etc.syncom.technik; do
-	inn_ctl "$T/inn" newgroup "$g" y test > /dev/null
-done
 
 # Posted to INN: reaches syncd through innfeed.
 printf 'From: Reader <r@example.org>\r\nNewsgroups: pirates.de.test\r\nSubject: posted at INN\r\nMessage-ID: <from-inn@example.org>\r\n\r\nHello from INN.\r\n' > "$T/a1"

@@ -16,7 +16,10 @@ inn_available() {
 # inn_setup DIR PORT PATHHOST [FEED-SITE FEED-PORT]: write a tree whose
 # innd listens on 127.0.0.1:PORT, takes feeds from loopback, and feeds
 # pirates.* to the site FEED-SITE (whose Path identity that must be) at
-# 127.0.0.1:FEED-PORT through innfeed.
+# 127.0.0.1:FEED-PORT through innfeed.  It carries the groups named in
+# INN_GROUPS (default: the test channels' two) from the start: creating
+# them later with ctlinnd newgroup restarts innfeed, and an article that
+# arrives meanwhile is dropped.
 inn_setup() {
 	dir=$1
 	port=$2
@@ -100,6 +103,10 @@ EOF
 	printf 'control 0000000000 0000000001 n\ncontrol.cancel 0000000000 0000000001 n\njunk 0000000000 0000000001 n\n' > "$dir/db/active"
 	: > "$dir/db/newsgroups"
 	: > "$dir/db/active.times"
+	for g in ${INN_GROUPS:-pirates.de.test pirates.de.etc.syncom.technik}; do
+		printf '%s 0000000000 0000000001 y\n' "$g" >> "$dir/db/active"
+		printf '%s %s test\n' "$g" "$(date +%s)" >> "$dir/db/active.times"
+	done
 	: > "$dir/db/history"
 	chown -R news:news "$dir"
 	# Some files innd wants root's and readable by group news.
