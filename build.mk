@@ -59,6 +59,10 @@ nntp/%.o: $(srcdir)/nntp/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+tests/bench/%: $(srcdir)/tests/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 tests/fuzz/%.o: $(srcdir)/tests/fuzz/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -121,6 +125,13 @@ fuzz: $(FUZZ_TARGETS)
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
 		$(srcdir)/tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# "make bench" measures syncd beside the real peers (tests/bench/run);
+# benchmarks print figures, they are no tests.
+BENCH_TOOLS = tests/bench/nntp_bench
+bench: all $(BENCH_TOOLS)
+	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
+		$(srcdir)/tests/bench/run
+
 install: all
 	mkdir -p $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man5 \
 		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir)/examples
@@ -140,14 +151,14 @@ uninstall:
 	rm -rf $(DESTDIR)$(docdir)
 
 clean:
-	rm -f $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_TARGETS) \
+	rm -f $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_TARGETS) $(BENCH_TOOLS) \
 		common/libcommon.a syncd/libsyncd.a $(SIDE_LIBS)
 	find . -name '*.[od]' -type f -exec rm -f {} +
 
 distclean: clean
 	rm -f config.mk Makefile
 
-.PHONY: all check check-build fuzz install uninstall clean distclean
+.PHONY: all check check-build fuzz bench install uninstall clean distclean
 
 -include $(COMMON_OBJS:.o=.d) $(SYNCD_OBJS:.o=.d) $(NNTP_OBJS:.o=.d) \
 	syncd/syncd.d \

@@ -13,10 +13,14 @@
  * nothing more from it.
  *
  * An article (POST, IHAVE, TAKETHIS) is read to its terminating "." and
- * given to the router; the session waits, reading nothing more, until the
- * router has committed it, and only then answers 240/235/239.  Message-IDs
- * in flight are known to the server, so a second peer offering the same
- * article meanwhile hears "try later" (436/431).
+ * given to the router, and the answer (240/235/239) is owed until the
+ * router has committed it.  Answers go out in the order of the commands:
+ * while some are owed, further answers queue behind them.  A streaming
+ * peer may go on with CHECK and TAKETHIS meanwhile, so many of its
+ * articles share one commit; any other command waits until the owed
+ * answers are out.  Message-IDs in flight are known to the server, so a
+ * second peer offering the same article meanwhile hears "try later"
+ * (436/431).
  */
 
 #include <sys/socket.h>
@@ -45,6 +49,8 @@
 
 /* Output above this: stop reading the client until it drains. */
 #define NNTP_OUT_HIGH		(256 * 1024)
+/* Articles of one session with the router at once. */
+#define NNTP_PENDING_MAX	64
 /* A long answer's next slice is made below this. */
 #define NNTP_OUT_LOW		(64 * 1024)
 /* Rows per slice of a long answer. */
@@ -57,12 +63,22 @@
 enum nntp_state {
 	NS_COMMAND,		/* reading command lines */
 	NS_ARTICLE,		/* reading an article up to "." */
-	NS_ROUTING,		/* waiting for the router's commit */
 	NS_CLOSING		/* flushing the last reply, then closing */
 };
 
 struct nntp_session;
 TAILQ_HEAD(nntp_sessions, nntp_session);
+
+/* An answer the client is owed, in the order of its commands. */
+struct nntp_pending {
+	TAILQ_ENTRY(nntp_pending) entry;
+	struct nntp_session *s;
+	enum nntp_intake intake;
+	char		*offered;	/* in srv->inflight until answered */
+	char		*line;		/* the status line; NULL: not yet */
+	int		 close;		/* close once it is sent */
+};
+TAILQ_HEAD(nntp_pendings, nntp_pending);
 
 /* What each listener's callback gets. */
 struct nntp_listen {
@@ -97,7 +113,11 @@ struct nntp_session {
 	int		 tls;		/* the connection is encrypted */
 	enum nntp_state	 state;
 	int		 discard;	/* skipping an overlong command line */
-	int		 gone;		/* the client left while routing */
+	int		 gone;		/* the client left while answers were
+					   owed */
+	struct nntp_pendings pending;	/* owed answers, oldest first */
+	size_t		 npending;
+	char		*stashed;	/* a command waiting for them */
 	struct event	*close_ev;	/* waiting for TLS to drain */
 
 	/* Reading: the current group and article (0: none). */
@@ -149,13 +169,22 @@ static void
 nntp_reply(struct nntp_session *s, int code, const char *fmt, ...)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct nntp_pending *p;
 	va_list ap;
 	char text[1024];
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	evbuffer_add_printf(out, "%d %s\r\n", code, text);
+	if (!TAILQ_EMPTY(&s->pending)) {
+		/* Behind answers still owed: queue it, already known. */
+		p = xcalloc(1, sizeof(*p));
+		p->s = s;
+		p->line = xasprintf("%d %s", code, text);
+		TAILQ_INSERT_TAIL(&s->pending, p, entry);
+		s->npending++;
+	} else
+		evbuffer_add_printf(out, "%d %s\r\n", code, text);
 	if (code >= 400)
 		log_info("event=nntp session=nntp:%u client=%s result=%d"
 		    " text=%s", s->id, s->client, code, log_q(text));
@@ -1391,64 +1420,114 @@ nntp_command(struct nntp_session *s, char *line)
 	nntp_reply(s, 500, "Unknown command");
 }
 
-/* The router's verdict on an article: answer the client now. */
+static void
+nntp_pending_free(struct nntp_pending *p)
+{
+	struct nntp_session *s = p->s;
+
+	TAILQ_REMOVE(&s->pending, p, entry);
+	s->npending--;
+	free(p->offered);
+	free(p->line);
+	free(p);
+}
+
+/*
+ * Send the owed answers that are known, in order; when none is owed any
+ * more, run a command that waited for that, and read on.
+ */
+static void
+nntp_flush(struct nntp_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct nntp_pending *p;
+	char *line;
+	int close;
+
+	while ((p = TAILQ_FIRST(&s->pending)) != NULL && p->line != NULL) {
+		evbuffer_add_printf(out, "%s\r\n", p->line);
+		close = p->close;
+		nntp_pending_free(p);
+		if (close) {
+			nntp_close(s);
+			return;
+		}
+	}
+	if (TAILQ_EMPTY(&s->pending) && s->stashed != NULL) {
+		line = s->stashed;
+		s->stashed = NULL;
+		nntp_command(s, line);
+		free(line);
+		if (s->state == NS_CLOSING)
+			return;
+	}
+	if (s->npending < NNTP_PENDING_MAX && s->stashed == NULL) {
+		bufferevent_enable(s->bev, EV_READ);
+		nntp_process(s);
+	}
+}
+
+/* The router's verdict on an article: the answer owed for it. */
 static void
 nntp_routed(void *arg, enum router_result result, const char *reason,
     const char *msgid)
 {
-	struct nntp_session *s = arg;
+	struct nntp_pending *p = arg;
+	struct nntp_session *s = p->s;
 	const char *why = reason != NULL ? reason : "";
 
+	if (p->offered != NULL && s->srv != NULL)
+		nntp_inflight_del(s->srv, p->offered);
 	if (s->gone || s->srv == NULL) {
 		/* The client, or the whole server, went away meanwhile. */
-		nntp_offer_done(s);
-		nntp_session_free(s);
+		nntp_pending_free(p);
+		if (TAILQ_EMPTY(&s->pending))
+			nntp_session_free(s);
 		return;
 	}
 	log_info("event=nntp-article session=nntp:%u client=%s intake=%s"
-	    " msgid=%s result=%s", s->id, s->client, s->intake == NNTP_POST ?
-	    "post" : s->intake == NNTP_IHAVE ? "ihave" : "takethis",
+	    " msgid=%s result=%s", s->id, s->client, p->intake == NNTP_POST ?
+	    "post" : p->intake == NNTP_IHAVE ? "ihave" : "takethis",
 	    log_q(msgid), router_result_name(result));
-	s->state = NS_COMMAND;
-	switch (s->intake) {
+	switch (p->intake) {
 	case NNTP_POST:
 		if (result == ROUTER_ACCEPTED && reason != NULL)
-			nntp_reply(s, 240, "Article received %s; %s", msgid,
-			    reason);
+			p->line = xasprintf("240 Article received %s; %s",
+			    msgid, reason);
 		else if (result == ROUTER_ACCEPTED)
-			nntp_reply(s, 240, "Article received %s", msgid);
+			p->line = xasprintf("240 Article received %s", msgid);
 		else if (result == ROUTER_DUPLICATE)
-			nntp_reply(s, 441, "Duplicate article %s", msgid);
+			p->line = xasprintf("441 Duplicate article %s", msgid);
 		else
-			nntp_reply(s, 441, "Posting failed: %s", why);
+			p->line = xasprintf("441 Posting failed: %s", why);
 		break;
 	case NNTP_IHAVE:
 		if (result == ROUTER_ACCEPTED)
-			nntp_reply(s, 235, "Article transferred OK");
+			p->line = xstrdup("235 Article transferred OK");
 		else if (result == ROUTER_TEMPFAIL)
-			nntp_reply(s, 436, "Transfer failed, try again later:"
-			    " %s", why);
+			p->line = xasprintf("436 Transfer failed, try again"
+			    " later: %s", why);
 		else
-			nntp_reply(s, 437, "Transfer rejected: %s", why);
+			p->line = xasprintf("437 Transfer rejected: %s", why);
 		break;
 	case NNTP_TAKETHIS:
 		if (result == ROUTER_ACCEPTED)
-			nntp_reply(s, 239, "%s", s->offered);
+			p->line = xasprintf("239 %s", p->offered);
 		else if (result == ROUTER_TEMPFAIL) {
 			/* TAKETHIS has no "later": drop the connection and
 			   let the peer offer it again. */
-			nntp_reply(s, 400, "Cannot store articles now: %s",
-			    why);
-			nntp_offer_done(s);
-			nntp_close(s);
-			return;
+			p->line = xasprintf("400 Cannot store articles now:"
+			    " %s", why);
+			p->close = 1;
 		} else
-			nntp_reply(s, 439, "%s %s", s->offered, why);
+			p->line = xasprintf("439 %s %s", p->offered, why);
 		break;
 	}
-	nntp_offer_done(s);
-	bufferevent_enable(s->bev, EV_READ);
-	nntp_process(s);
+	if (p->line[0] >= '4')
+		log_info("event=nntp session=nntp:%u client=%s result=%.3s"
+		    " text=%s", s->id, s->client, p->line,
+		    log_q(p->line + 4));
+	nntp_flush(s);
 }
 
 /*
@@ -1485,6 +1564,7 @@ static void
 nntp_article_done(struct nntp_session *s)
 {
 	struct router_input in;
+	struct nntp_pending *p;
 	size_t len = evbuffer_get_length(s->art), outlen = 0;
 	char *reason = NULL, *msgid = NULL, *article = NULL, session[32];
 	const char *reject = s->art_reject;
@@ -1526,10 +1606,23 @@ nntp_article_done(struct nntp_session *s)
 	in.posted_here = s->intake == NNTP_POST;
 	snprintf(session, sizeof(session), "nntp:%u", s->id);
 	in.session = session;
-	s->state = NS_ROUTING;
-	bufferevent_disable(s->bev, EV_READ);
 	free(msgid);
-	router_submit(s->srv->router, &in, nntp_routed, s);
+
+	/* The answer is owed from here; the offer goes with it. */
+	p = xcalloc(1, sizeof(*p));
+	p->s = s;
+	p->intake = s->intake;
+	if (s->offered_inflight) {
+		p->offered = s->offered;
+		s->offered = NULL;
+		s->offered_inflight = 0;
+	}
+	TAILQ_INSERT_TAIL(&s->pending, p, entry);
+	s->npending++;
+	s->state = NS_COMMAND;
+	if (s->npending >= NNTP_PENDING_MAX)
+		bufferevent_disable(s->bev, EV_READ);
+	router_submit(s->srv->router, &in, nntp_routed, p);
 	free(article);
 }
 
@@ -1574,10 +1667,30 @@ nntp_article_read(struct nntp_session *s)
 	}
 }
 
+/* Does the input hold more than one command (a pipelining client)? */
+static int
+nntp_pipelined(struct nntp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr eol;
+	size_t n;
+
+	eol = evbuffer_search_eol(in, NULL, &n, EVBUFFER_EOL_CRLF);
+	return eol.pos != -1 && (size_t)eol.pos + n < evbuffer_get_length(in);
+}
+
+/* CHECK and TAKETHIS may run while answers are owed. */
+static int
+nntp_streaming(const char *line)
+{
+	return strncasecmp(line, "CHECK ", 6) == 0 ||
+	    strncasecmp(line, "TAKETHIS ", 9) == 0;
+}
+
 /*
- * Work through what the client sent, as long as we may: not while an
- * article is with the router, a long answer is being made, or the output
- * is full.
+ * Work through what the client sent, as long as we may: not while a
+ * command waits for owed answers, too many articles are with the
+ * router, a long answer is being made, or the output is full.
  */
 static void
 nntp_process(struct nntp_session *s)
@@ -1590,7 +1703,9 @@ nntp_process(struct nntp_session *s)
 	/* The buffers anew each time: STARTTLS changes the bufferevent. */
 	while (in = bufferevent_get_input(s->bev),
 	    out = bufferevent_get_output(s->bev),
-	    s->more == NULL && evbuffer_get_length(out) < NNTP_OUT_HIGH) {
+	    s->more == NULL && s->stashed == NULL &&
+	    s->npending < NNTP_PENDING_MAX &&
+	    evbuffer_get_length(out) < NNTP_OUT_HIGH) {
 		if (s->state == NS_ARTICLE) {
 			nntp_article_read(s);
 			if (s->state == NS_ARTICLE)
@@ -1623,7 +1738,11 @@ nntp_process(struct nntp_session *s)
 			nntp_reply(s, 501, "Command line too long");
 		else if (memchr(line, '\0', n) != NULL)
 			nntp_reply(s, 501, "NUL byte in the command line");
-		else
+		else if (!TAILQ_EMPTY(&s->pending) && !nntp_streaming(line)) {
+			/* Its answer would pass the owed ones: wait. */
+			s->stashed = line;
+			return;
+		} else
 			nntp_command(s, line);
 		free(line);
 	}
@@ -1633,10 +1752,45 @@ nntp_process(struct nntp_session *s)
 		bufferevent_disable(s->bev, EV_READ);
 }
 
+/*
+ * libevent 2.1 reads at most 4096 bytes per read event, so a streaming
+ * peer's articles would come in two at a time, and every two would cost
+ * a commit of their own.  Take what the socket holds now (a plain one:
+ * TLS has its own buffering), up to the input limit, so that one pass
+ * hands the router a burst that shares one commit.  End of file and
+ * errors are left to the bufferevent's next read.
+ */
+static void
+nntp_drain_socket(struct nntp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	if (s->tls)
+		return;
+	/* The bufferevent keeps its input's end frozen but while it reads. */
+	evbuffer_unfreeze(in, 0);
+	while (evbuffer_get_length(in) < NNTP_OUT_HIGH &&
+	    evbuffer_reserve_space(in, 65536, &v, 1) == 1) {
+		n = recv(bufferevent_getfd(s->bev), v.iov_base, v.iov_len,
+		    MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		v.iov_len = n;
+		evbuffer_commit_space(in, &v, 1);
+	}
+	evbuffer_freeze(in, 0);
+}
+
 static void
 nntp_read_cb(struct bufferevent *bev, void *arg)
 {
-	nntp_process(arg);
+	struct nntp_session *s = arg;
+
+	if (s->state == NS_ARTICLE || nntp_pipelined(s))
+		nntp_drain_socket(s);
+	nntp_process(s);
 }
 
 static void
@@ -1652,7 +1806,7 @@ nntp_write_cb(struct bufferevent *bev, void *arg)
 	while (s->more != NULL && evbuffer_get_length(out) < NNTP_OUT_LOW)
 		s->more(s);
 	if (s->more == NULL && evbuffer_get_length(out) < NNTP_OUT_LOW &&
-	    s->state != NS_ROUTING) {
+	    s->stashed == NULL && s->npending < NNTP_PENDING_MAX) {
 		bufferevent_enable(bev, EV_READ);
 		nntp_process(s);
 	}
@@ -1679,8 +1833,8 @@ nntp_event_cb(struct bufferevent *bev, short events, void *arg)
 	if ((events & BEV_EVENT_ERROR) && s->tls)
 		log_info("event=nntp-tls session=nntp:%u client=%s error=%s",
 		    s->id, s->client, log_q(tls_error()));
-	if (s->state == NS_ROUTING) {
-		/* The router still holds s: its callback frees it. */
+	if (!TAILQ_EMPTY(&s->pending)) {
+		/* The router still holds answers of s: the last frees it. */
 		s->gone = 1;
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
 		return;
@@ -1710,6 +1864,7 @@ nntp_session_free(struct nntp_session *s)
 	free(s->user_pending);
 	free(s->user);
 	free(s->offered);
+	free(s->stashed);
 	free(s->gen_group);
 	free(s->gen_field);
 	free(s->gen_wildmat);
@@ -1743,6 +1898,7 @@ nntp_session_start(struct nntp_server *srv, int fd, const struct sockaddr *sa,
 
 	s = xcalloc(1, sizeof(*s));
 	s->srv = srv;
+	TAILQ_INIT(&s->pending);
 	s->id = ++srv->next_id;
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
@@ -1905,8 +2061,8 @@ nntp_server_free(struct nntp_server **srvp)
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL) {
 		TAILQ_REMOVE(&srv->sessions, s, entry);
 		srv->nsessions--;
-		if (s->state == NS_ROUTING) {
-			/* Answered when the router calls back. */
+		if (!TAILQ_EMPTY(&s->pending)) {
+			/* Freed when the router calls back. */
 			s->srv = NULL;
 			continue;
 		}

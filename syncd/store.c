@@ -294,6 +294,16 @@ struct store {
 
 static void	 store_commit(evutil_socket_t, short, void *);
 
+/* Seconds, monotonic, for timing commits. */
+static double
+store_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int
 store_exec(sqlite3 *db, const char *sql, char **err_r)
 {
@@ -734,6 +744,7 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 	const char *failure = NULL;
 	char failbuf[256];
 	time_t now = time(NULL);
+	double t0;
 	size_t n = 0;
 	int rc;
 
@@ -743,6 +754,7 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 		n++;
 	if (n == 0)
 		return;
+	t0 = store_now();
 
 	if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
@@ -793,6 +805,9 @@ done:
 	if (failure != NULL)
 		log_warnx("event=commit-failed items=%zu error=%s", n,
 		    log_q(failure));
+	else
+		log_debug("event=commit items=%zu ms=%.2f", n,
+		    (store_now() - t0) * 1000);
 	while ((op = TAILQ_FIRST(&batch)) != NULL) {
 		TAILQ_REMOVE(&batch, op, entry);
 		/*

@@ -332,6 +332,19 @@ ok(r.line().startswith("439 <peer2@inn.test.example>"),
    "TAKETHIS of a duplicate: 439, and the article is read past")
 ok(r.cmd("CHECK <peer3@inn.test.example>").startswith("238"),
    "the stream stays in step after a refused TAKETHIS")
+# Fifty TAKETHIS in one go share commits, yet the answers keep the order
+# of the commands; a CHECK between them is answered in its place, and a
+# reader command waits for them all.
+burst = "".join("TAKETHIS <burst%d@inn.test.example>\r\n" % i +
+                article("<burst%d@inn.test.example>" % i, "pirates.de.test",
+                        "burst %d" % i) + ".\r\n" for i in range(50))
+r.send(burst + "CHECK <burst0@inn.test.example>\r\nDATE\r\n")
+answers = [r.line() for i in range(52)]
+ok(answers[:50] == ["239 <burst%d@inn.test.example>" % i for i in range(50)],
+   "50 pipelined TAKETHIS: 239 each, in order", answers[:50])
+ok(answers[50].startswith(("431 <burst0@", "438 <burst0@")),
+   "a CHECK among them: answered in its place", answers[50])
+ok(answers[51].startswith("111"), "and DATE after all of them", answers[51])
 r.close()
 
 # Hostile input: each gets its code, and the connection stays usable.
