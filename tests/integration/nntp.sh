@@ -39,6 +39,12 @@ channel closed {
 	list closed@lists.test.example
 	nntp-post nobody
 }
+
+channel announce {
+	newsgroup pirates.de.announce
+	list announce@lists.test.example
+	direction read-only
+}
 EOF2
 printf 'From: a@example.org\r\nSubject: secret\r\nMessage-ID: <private1@example.org>\r\nList-Id: <private.lists.test.example>\r\n\r\nsecret\r\n' > "$T/private1"
 start_syncd "$C" || { not_ok "syncd starts with an NNTP listener"; done_testing; exit 1; }

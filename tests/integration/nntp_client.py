@@ -243,6 +243,14 @@ expect_error("423", "OVER of an empty range: 423", s.over, (50, 60))
 
 resp, num, mid = s.stat(1)
 ok(resp.startswith("223") and mid == posted_id, "STAT by number", resp)
+resp, num, mid = s.stat(posted_id)
+ok(resp.startswith("223 1 ") and mid == posted_id, "STAT by Message-ID", resp)
+resp, info = s.head(posted_id)
+ok(resp.startswith("221") and b"Subject: first post" in info.lines,
+   "HEAD by Message-ID", resp)
+resp, info = s.body(posted_id)
+ok(resp.startswith("222") and info.lines[0] == b"Hello, news.",
+   "BODY by Message-ID", info.lines)
 resp, num, mid = s.next()
 ok(num == 2 and mid == "<list1@example.org>", "NEXT", resp)
 expect_error("421", "NEXT at the end: 421", s.next)
@@ -286,7 +294,9 @@ for hdrs, why, what in (
         ("Newsgroups: pirates.de.test\r\n", "Subject",
          "a post without Subject: 441"),
         ("Newsgroups: pirates.de.test\r\nSubject: %s\r\n" % ("x" * 1200),
-         "998", "a post with a line over 998 octets: 441")):
+         "998", "a post with a line over 998 octets: 441"),
+        ("Newsgroups: pirates.de.announce\r\nSubject: s\r\n",
+         "read-only", "a post to a read-only channel: 441")):
     try:
         s.post(lines("From: a@example.org\r\n" + hdrs + "\r\nbody\r\n"))
         ok(False, what)
@@ -299,6 +309,8 @@ try:
 except nntplib.NNTPError as e:
     ok(code_of(e) == "441" and "Duplicate" in str(e),
        "a duplicate post: 441 Duplicate", e)
+resp = s._shortcmd("MODE READER")
+ok(resp.startswith("200"), "MODE READER: 200", resp)
 resp = s.quit()
 ok(resp.startswith("205"), "QUIT: 205", resp)
 
