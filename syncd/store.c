@@ -387,6 +387,7 @@ store_checkpointer(void *arg)
 	struct store *store = arg;
 	struct timespec deadline;
 	sqlite3 *db;
+	char *err;
 	int rc, logged, done;
 
 	if (sqlite3_open_v2(store->path, &db, SQLITE_OPEN_READWRITE, NULL) !=
@@ -397,6 +398,16 @@ store_checkpointer(void *arg)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	/*
+	 * A connection learns that the database is in WAL mode only when it
+	 * first reads it; until then a checkpoint does nothing and reports
+	 * -1 frames.
+	 */
+	if (store_exec(db, "SELECT count(*) FROM sqlite_schema;", &err) == -1) {
+		log_warnx("event=checkpointer-open store=%s error=%s",
+		    log_q(store->path), log_q(err));
+		free(err);
+	}
 
 	pthread_mutex_lock(&store->ckpt_lock);
 	while (!store->ckpt_stop) {
@@ -449,11 +460,13 @@ store_open(const char *dir, struct event_base *base, char **err_r)
 	/*
 	 * page_size only takes on a new database, before WAL; 8 KiB pages
 	 * hold typical 2-4 KiB messages with less overflow.  FULL makes each
-	 * commit durable before we acknowledge it.  Checkpoints are ours.
+	 * commit durable before we acknowledge it.  Checkpoints are ours; a
+	 * WAL that grew in a burst is cut back to 64 MiB when it restarts.
 	 */
 	if (store_exec(store->db, "PRAGMA page_size = 8192;"
 	    " PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-	    " PRAGMA wal_autocheckpoint = 0;", &err) == -1) {
+	    " PRAGMA wal_autocheckpoint = 0;"
+	    " PRAGMA journal_size_limit = 67108864;", &err) == -1) {
 		*err_r = xasprintf("setting up %s: %s", store->path, err);
 		free(err);
 		goto fail;

@@ -4,6 +4,8 @@
  * refusal of a store written by a newer syncd.
  */
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,6 +148,47 @@ test_batch(void **state)
 	assert_int_equal(r2.result, STORE_DUPLICATE);
 	assert_int_equal(r3.result, STORE_OK);
 	assert_int_equal(store_message_count(f->store), 2);
+}
+
+/*
+ * The checkpointer copies the WAL back into the database while syncd
+ * runs: after a few MB of commits the database file itself has grown.
+ */
+static void
+test_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	struct result r[200];
+	struct store_msg *m;
+	struct stat st;
+	char *path, msgid[64];
+	int i, tries;
+
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 200; i++) {
+		snprintf(msgid, sizeof(msgid), "<big%d@x>", i);
+		m = new_msg(msgid, NULL, NULL, NULL, NULL);
+		free(m->raw);
+		m->len = 64 * 1024;
+		m->raw = xmalloc(m->len + 1);
+		memset(m->raw, 'x', m->len);
+		m->raw[m->len] = '\0';
+		store_add(f->store, m, stored, &r[i]);
+		if (i % 20 == 19) {
+			assert_true(test_loop_until(f->base, &r[i].done, 10));
+			assert_int_equal(r[i].result, STORE_OK);
+		}
+	}
+
+	path = xasprintf("%s/syncd.db", f->dir);
+	for (tries = 0; tries < 100; tries++) {
+		assert_int_equal(stat(path, &st), 0);
+		if (st.st_size >= 8 * 1024 * 1024)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_true(st.st_size >= 8 * 1024 * 1024);
+	free(path);
 }
 
 static void
@@ -612,6 +655,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_add_and_duplicate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_article_numbers, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_parent_first, setup,
