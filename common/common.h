@@ -262,5 +262,14 @@ int		 mime_walk(struct mime_part *, int (*fn)(struct mime_part *,
  */
 char		*mime_decode(const struct mime_part *, const char *raw,
 		    size_t *len_r);
+/*
+ * len octets in a transfer encoding (the names mime_part.encoding
+ * uses): base64 and quoted-printable in lines of at most 76 characters
+ * ended by CRLF; any other encoding is a copy.  mime_decode of the
+ * result gives the octets back (a quoted-printable line break comes back
+ * as CRLF).  NUL-terminated, *len_r octets.
+ */
+char		*mime_encode(const char *encoding, const char *s, size_t len,
+		    size_t *len_r);
 
 #endif

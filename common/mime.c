@@ -1012,3 +1012,94 @@ mime_decode(const struct mime_part *p, const char *raw, size_t *len_r)
 		*len_r = n;
 	return out;
 }
+
+/* Base64 in lines of 76 characters (RFC 2045 section 6.8), each ended. */
+static char *
+mime_encode_base64(const unsigned char *s, size_t len, size_t *len_r)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc((len + 2) / 3 * 4 + (len / 57 + 1) * 2 + 1);
+	size_t i, n = 0, col = 0;
+	unsigned int v;
+
+	for (i = 0; i < len; i += 3) {
+		v = s[i] << 16;
+		if (i + 1 < len)
+			v |= s[i + 1] << 8;
+		if (i + 2 < len)
+			v |= s[i + 2];
+		out[n++] = abc[v >> 18 & 63];
+		out[n++] = abc[v >> 12 & 63];
+		out[n++] = i + 1 < len ? abc[v >> 6 & 63] : '=';
+		out[n++] = i + 2 < len ? abc[v & 63] : '=';
+		if ((col += 4) == 76 || i + 3 >= len) {
+			out[n++] = '\r';
+			out[n++] = '\n';
+			col = 0;
+		}
+	}
+	out[n] = '\0';
+	*len_r = n;
+	return out;
+}
+
+/*
+ * Quoted-printable (RFC 2045 section 6.7): line breaks (CRLF or a bare
+ * LF) stay hard breaks, "=" and octets outside printable ASCII become
+ * =XX, white space before a break is encoded (rule 3), and lines longer
+ * than 76 characters get soft breaks (rule 5).  A lone CR is encoded.
+ */
+static char *
+mime_encode_qp(const unsigned char *s, size_t len, size_t *len_r)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = xmalloc(len * 3 + len / 25 * 3 + 3);
+	size_t i, n = 0, col = 0, w;
+	int brk;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\n' || (s[i] == '\r' && i + 1 < len &&
+		    s[i + 1] == '\n')) {
+			if (s[i] == '\r')
+				i++;
+			out[n++] = '\r';
+			out[n++] = '\n';
+			col = 0;
+			continue;
+		}
+		brk = i + 1 == len || s[i + 1] == '\n' || (s[i + 1] == '\r' &&
+		    i + 2 < len && s[i + 2] == '\n');
+		w = (s[i] >= 33 && s[i] <= 126 && s[i] != '=') ||
+		    ((s[i] == ' ' || s[i] == '\t') && !brk) ? 1 : 3;
+		/* Room for this and, unless the line ends here, a soft "=". */
+		if (col + w > (brk ? 76 : 75)) {
+			out[n++] = '=';
+			out[n++] = '\r';
+			out[n++] = '\n';
+			col = 0;
+		}
+		if (w == 1)
+			out[n++] = s[i];
+		else {
+			out[n++] = '=';
+			out[n++] = hex[s[i] >> 4];
+			out[n++] = hex[s[i] & 15];
+		}
+		col += w;
+	}
+	out[n] = '\0';
+	*len_r = n;
+	return out;
+}
+
+char *
+mime_encode(const char *encoding, const char *s, size_t len, size_t *len_r)
+{
+	if (encoding != NULL && strcmp(encoding, "base64") == 0)
+		return mime_encode_base64((const unsigned char *)s, len, len_r);
+	if (encoding != NULL && strcmp(encoding, "quoted-printable") == 0)
+		return mime_encode_qp((const unsigned char *)s, len, len_r);
+	*len_r = len;
+	return xmemdup(s, len);
+}

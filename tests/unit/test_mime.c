@@ -419,6 +419,85 @@ test_qp(void **state)
 	free(s);
 }
 
+/* Every line of an encoded body is at most 76 characters, CRLF-ended. */
+static void
+assert_lines(const char *s, size_t n)
+{
+	size_t i, col = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\r') {
+			assert_true(i + 1 < n && s[i + 1] == '\n');
+			i++;
+			col = 0;
+			continue;
+		}
+		assert_true(s[i] != '\n');
+		assert_true(++col <= 76);
+	}
+}
+
+/* mime_encode: known vectors, then round trips through mime_decode. */
+static void
+test_encode(void **state)
+{
+	static const char *const texts[] = {
+		"", "f", "fo", "foo", "foobar",
+		"a=b\r\ntrailing space \r\ntab\t\r\n",
+		"Gr\xc3\xbc\xc3\x9f Gott\r\n.\r\nFrom here\r\n",
+		"lone\rCR and bare\nLF\n",
+		"0123456789012345678901234567890123456789012345678901234567"
+		"89012345678901234567890123456789 end\r\n",
+		"=================================================="
+		"==================================================\r\n",
+	};
+	char bin[1000], *e, *d, *want;
+	size_t i, k, n, dn, wn;
+
+	e = mime_encode("base64", "foobar", 6, &n);
+	assert_string_equal(e, "Zm9vYmFy\r\n");
+	free(e);
+	e = mime_encode("quoted-printable", "a=b \r\n", 6, &n);
+	assert_string_equal(e, "a=3Db=20\r\n");
+	free(e);
+	e = mime_encode("8bit", "x\r\n", 3, &n);
+	assert_string_equal(e, "x\r\n");
+	free(e);
+
+	for (k = 0; k < sizeof(bin); k++)
+		bin[k] = (char)(k * 7 + k / 3);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]) + 1; i++) {
+		const char *t = i < sizeof(texts) / sizeof(texts[0]) ?
+		    texts[i] : bin;
+		size_t tn = t == bin ? sizeof(bin) : strlen(t);
+
+		e = mime_encode("base64", t, tn, &n);
+		assert_lines(e, n);
+		d = decode("base64", e, &dn);
+		assert_int_equal(dn, tn);
+		assert_memory_equal(d, t, tn);
+		free(d);
+		free(e);
+		if (t == bin)
+			continue;
+		/* Quoted-printable brings line breaks back as CRLF. */
+		e = mime_encode("quoted-printable", t, tn, &n);
+		assert_lines(e, n);
+		d = decode("quoted-printable", e, &dn);
+		want = xmalloc(tn * 2 + 1);
+		for (k = 0, wn = 0; k < tn; k++) {
+			if (t[k] == '\n' && (k == 0 || t[k - 1] != '\r'))
+				want[wn++] = '\r';
+			want[wn++] = t[k];
+		}
+		assert_int_equal(dn, wn);
+		assert_memory_equal(d, want, wn);
+		free(want);
+		free(d);
+		free(e);
+	}
+}
+
 /* Nested multiparts n deep: depth n for the innermost text part. */
 static void
 nest_multipart(struct text *t, int n)
@@ -804,6 +883,7 @@ main(void)
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_qp),
+		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_parts_limit),
 		cmocka_unit_test(regress_boundary_quote),
