@@ -11,6 +11,7 @@ datadir = $(prefix)/share
 docdir = $(datadir)/doc/syncom
 
 CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd -I$(srcdir)/nntp \
+	-I$(srcdir)/smtp \
 	-D_GNU_SOURCE -DSYNCOM_VERSION='"$(VERSION)"' \
 	-DSYNCOM_SYSCONFDIR='"$(sysconfdir)"' \
 	-DSYNCOM_LOCALSTATEDIR='"$(localstatedir)"' \
@@ -28,17 +29,22 @@ SYNCD_OBJS = syncd/conf.o syncd/store.o syncd/router.o syncd/outbox.o \
 NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
 	nntp/nntp_feed.o nntp/nntp_server.o
 
-PROGRAMS = syncd/syncd syncd/syncctl
+# The mail side.
+SMTP_OBJS = smtp/blacklist.o smtp/footer.o smtp/reactor.o
+
+PROGRAMS = syncd/syncd syncd/syncctl smtp/syncd-reactor
 
 # Unit tests of common/ link only libcommon; those of syncd/ link both.
 COMMON_TESTS = tests/unit/test_file tests/unit/test_log tests/unit/test_msg \
 	tests/unit/test_msgid tests/unit/test_rfc2047 tests/unit/test_mime
 SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_router tests/unit/test_outbox tests/unit/test_maildir \
-	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp
+	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp \
+	tests/unit/test_blacklist tests/unit/test_reactor
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS)
 
-FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp
+FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp \
+	tests/fuzz/fuzz_reactor
 
 DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) $(CRYPT_LIBS) \
 	$(SSL_LIBS) -lpthread
@@ -56,6 +62,10 @@ syncd/%.o: $(srcdir)/syncd/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 nntp/%.o: $(srcdir)/nntp/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+smtp/%.o: $(srcdir)/smtp/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -83,8 +93,12 @@ nntp/libnntp.a: $(NNTP_OBJS)
 	rm -f $@
 	ar rcs $@ $(NNTP_OBJS)
 
+smtp/libsmtp.a: $(SMTP_OBJS)
+	rm -f $@
+	ar rcs $@ $(SMTP_OBJS)
+
 # The sides' libraries come before the core's: they call into it.
-SIDE_LIBS = nntp/libnntp.a
+SIDE_LIBS = nntp/libnntp.a smtp/libsmtp.a
 
 syncd/syncd: syncd/syncd.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncd.o $(SIDE_LIBS) \
@@ -93,6 +107,10 @@ syncd/syncd: syncd/syncd.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
 syncd/syncctl: syncd/syncctl.o syncd/conf.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncctl.o syncd/conf.o \
 		common/libcommon.a $(ETPAN_LIBS)
+
+smtp/syncd-reactor: smtp/syncd-reactor.o smtp/libsmtp.a common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ smtp/syncd-reactor.o smtp/libsmtp.a \
+		common/libcommon.a $(ETPAN_LIBS) $(SSL_LIBS)
 
 $(COMMON_TESTS): %: %.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a \
@@ -133,9 +151,12 @@ bench: all $(BENCH_TOOLS)
 		$(srcdir)/tests/bench/run
 
 install: all
-	mkdir -p $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man5 \
+	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) \
+		$(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 \
 		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir)/examples
 	install -m 755 syncd/syncd syncd/syncctl $(DESTDIR)$(sbindir)/
+	install -m 755 smtp/syncd-reactor $(DESTDIR)$(bindir)/
+	install -m 644 $(srcdir)/man/syncd-reactor.1 $(DESTDIR)$(mandir)/man1/
 	install -m 644 $(srcdir)/man/syncd.conf.5 $(DESTDIR)$(mandir)/man5/
 	install -m 644 $(srcdir)/man/syncd.8 $(srcdir)/man/syncctl.8 \
 		$(DESTDIR)$(mandir)/man8/
@@ -145,6 +166,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/syncd $(DESTDIR)$(sbindir)/syncctl \
+		$(DESTDIR)$(bindir)/syncd-reactor \
+		$(DESTDIR)$(mandir)/man1/syncd-reactor.1 \
 		$(DESTDIR)$(mandir)/man5/syncd.conf.5 \
 		$(DESTDIR)$(mandir)/man8/syncd.8 \
 		$(DESTDIR)$(mandir)/man8/syncctl.8
@@ -161,5 +184,5 @@ distclean: clean
 .PHONY: all check check-build fuzz bench install uninstall clean distclean
 
 -include $(COMMON_OBJS:.o=.d) $(SYNCD_OBJS:.o=.d) $(NNTP_OBJS:.o=.d) \
-	syncd/syncd.d \
+	$(SMTP_OBJS:.o=.d) syncd/syncd.d smtp/syncd-reactor.d \
 	syncd/syncctl.d $(UNIT_TESTS:=.d) $(FUZZ_TARGETS:=.d)

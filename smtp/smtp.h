@@ -1,0 +1,151 @@
+/*
+ * smtp.h: the mail side: the reactor that cleans list mail for news and
+ * the forum, and the blacklist it consults.
+ *
+ * The reactor is used by syncd on every list delivery before the router
+ * sees it, and by syncd-reactor, the stdin-to-stdout filter that SynFU's
+ * users can drop into a procmail recipe.
+ */
+
+#ifndef SYNCOM_SMTP_H
+#define SYNCOM_SMTP_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct msg;
+
+/* blacklist.c */
+/*
+ * Who may not reach news and the forum through a list, and what happens
+ * to their mail.  One rule per line, "address; action[; days]" as in
+ * SynFU ("#" starts a comment); the address may be "@domain" for a whole
+ * domain.  Actions: d or drop, n or no-archive, e or expires (with the
+ * days), and ne/en for both of the last two.
+ */
+#define BLACKLIST_DROP		0x01
+#define BLACKLIST_NO_ARCHIVE	0x02
+#define BLACKLIST_EXPIRES	0x04
+
+struct blacklist;
+/* Load path; NULL with "path:line: why" in *err_r (caller frees). */
+struct blacklist *blacklist_load(const char *path, char **err_r);
+/* The same from a buffer; name is used in error messages. */
+struct blacklist *blacklist_parse(const char *name, const char *text,
+		    size_t len, char **err_r);
+/* The actions (BLACKLIST_*) for addr, 0 if none; *days_r for EXPIRES. */
+int		 blacklist_match(const struct blacklist *, const char *addr,
+		    int *days_r);
+size_t		 blacklist_count(const struct blacklist *);
+void		 blacklist_free(struct blacklist **);
+
+/* reactor.c */
+enum reactor_footer {
+	REACTOR_FOOTER_KEEP,	/* leave footers alone */
+	REACTOR_FOOTER_OWN,	/* only footers that name this list */
+	REACTOR_FOOTER_ANY	/* any Mailman-style footer */
+};
+
+/* How to clean; a zeroed struct cleans headers only. */
+struct reactor_conf {
+	const char	*tag;		/* the subject tag, with or without
+					   brackets; NULL: found in the
+					   message (reactor_tags) */
+	const char	*list;		/* the list's posting address, or NULL */
+	const char	*recipient;	/* the envelope recipient, or NULL */
+	const char	*domain;	/* right side of repaired Message-IDs */
+	int		 outlook;	/* AW:, WG: ... become Re:, Fwd: */
+	int		 footer;	/* enum reactor_footer */
+	int		 strip_notes;	/* drop S/MIME and PGP preamble notes */
+	int		 fix_date;	/* repair a broken or missing Date */
+	const struct blacklist *blacklist;
+	time_t		 now;		/* 0: time(NULL) */
+};
+
+enum reactor_verdict {
+	REACTOR_GATE,		/* out holds the cleaned message */
+	REACTOR_CONTROL,	/* a control message: never gated */
+	REACTOR_DROP,		/* the blacklist drops the sender */
+	REACTOR_REFUSE		/* not a message: reason says why */
+};
+
+/* What the reactor changed (reactor_result.done), for logs and tests. */
+#define REACTOR_DID_TAG		0x0001	/* a list tag left the Subject */
+#define REACTOR_DID_PREFIX	0x0002	/* Outlook prefixes normalised */
+#define REACTOR_DID_SUBJECT	0x0004	/* a placeholder Subject */
+#define REACTOR_DID_FOOTER	0x0008	/* a footer cut from a text */
+#define REACTOR_DID_FOOTER_PART	0x0010	/* a footer-only part removed */
+#define REACTOR_DID_NOTES	0x0020	/* a preamble note removed */
+#define REACTOR_DID_HEADERS	0x0040	/* list and transport fields gone */
+#define REACTOR_DID_MSGID	0x0080	/* Message-ID repaired or made */
+#define REACTOR_DID_DATE	0x0100	/* Date repaired or added */
+#define REACTOR_DID_REFERENCES	0x0200	/* References made or trimmed */
+#define REACTOR_DID_CHARSET	0x0400	/* 8-bit header text repaired */
+#define REACTOR_DID_NO_ARCHIVE	0x0800	/* blacklist: X-No-Archive */
+#define REACTOR_DID_EXPIRES	0x1000	/* blacklist: Expires */
+
+struct reactor_result {
+	enum reactor_verdict verdict;
+	const char	*reason;	/* REFUSE, CONTROL and DROP: why */
+	unsigned int	 done;		/* REACTOR_DID_* */
+	char		*tags;		/* the tags in use, "a,b", or NULL */
+	char		*out;		/* GATE: the message, CRLF lines */
+	size_t		 len;
+};
+
+/*
+ * Clean one list message for news and the forum: never gate control
+ * messages; apply the blacklist; remove the list's tag from the Subject
+ * (only a bracketed group that is exactly a tag) and normalise reply
+ * prefixes; remove list footers from text parts, also nested, encoded
+ * or as parts of their own, but never inside a signed part and never an
+ * attachment; remove transport and list fields; repair Message-ID, Date
+ * and References; repair 8-bit header text.  Free with
+ * reactor_result_free.
+ */
+void		 reactor_clean(const struct reactor_conf *, const char *raw,
+		    size_t len, struct reactor_result *);
+void		 reactor_result_free(struct reactor_result *);
+/* done as "tag,footer,..." for a log line ("" when nothing). */
+char		*reactor_did_names(unsigned int done);
+/*
+ * The list tags a message carries, as SynFU found them: X-SynFU-Tags
+ * (comma-separated), else the List-Id or X-List-Id label up to its first
+ * dot, else the local part of List-Post or X-List-Post, else that of the
+ * envelope recipient (recipient, or AF-Envelope-to).  *tags_r is NULL
+ * when there are none.
+ */
+size_t		 reactor_tags(const struct msg *, const char *recipient,
+		    char ***tags_r);
+/* A message's sender address for the blacklist (From, else Sender). */
+char		*reactor_sender(const struct msg *);
+/* A Date value repaired: RFC 5322 form, or NULL when it cannot be read. */
+char		*reactor_date(const char *value);
+
+/* footer.c */
+struct footer_conf {
+	int		 mode;		/* enum reactor_footer */
+	int		 strip_notes;
+	char		**names;	/* what names the list: tags, the
+					   address, its local part */
+	size_t		 nnames;
+};
+
+/*
+ * The body of raw (a whole message, CRLF lines) without list footers:
+ * 1 with the new body in *body_r (caller frees) and REACTOR_DID_* bits
+ * in *done_r, 0 when nothing changed (also when the MIME structure
+ * cannot be read: then the body is left as it is).
+ */
+int		 footer_strip(const char *raw, size_t len,
+		    const struct footer_conf *, char **body_r,
+		    size_t *body_len_r, unsigned int *done_r);
+/*
+ * Where the footer at the end of text starts (its separator line and the
+ * blank lines before it; the first of several stacked footers), or -1
+ * when text does not end in one.
+ */
+long		 footer_find(const char *text, size_t len,
+		    const struct footer_conf *);
+
+#endif
