@@ -55,8 +55,6 @@
 #define NNTP_OUT_LOW		(64 * 1024)
 /* Rows per slice of a long answer. */
 #define NNTP_SLICE		500
-/* An article line longer than this is not read into memory. */
-#define NNTP_ARTICLE_LINE_MAX	(64 * 1024)
 /* Failed AUTHINFO attempts before the connection is closed. */
 #define NNTP_AUTH_TRIES		3
 
@@ -135,6 +133,7 @@ struct nntp_session {
 	int		 offered_inflight; /* it is in srv->inflight */
 	struct evbuffer	*art;
 	const char	*art_reject;	/* why it is read only to be refused */
+	enum dotdata_refusal art_refusal;
 
 	/* A long answer in slices: more() adds the next one. */
 	void		 (*more)(struct nntp_session *);
@@ -1177,6 +1176,7 @@ nntp_read_article(struct nntp_session *s, enum nntp_intake intake,
 	free(s->offered);
 	s->offered = offered != NULL ? xstrdup(offered) : NULL;
 	s->art_reject = reject;
+	s->art_refusal = DOTDATA_OK;
 	s->offered_inflight = offered != NULL && reject == NULL;
 	if (s->offered_inflight)
 		nntp_inflight_add(s->srv, offered);
@@ -1630,41 +1630,18 @@ nntp_article_done(struct nntp_session *s)
 static void
 nntp_article_read(struct nntp_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	long long max = s->srv->conf->max_message_size;
-	size_t n;
-	char *line;
+	/* An article refused already is read only to be dropped. */
+	long long max = s->art_reject != NULL ? 0 :
+	    s->srv->conf->max_message_size;
 
-	while (s->state == NS_ARTICLE) {
-		line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
-		if (line == NULL) {
-			if (evbuffer_get_length(in) > NNTP_ARTICLE_LINE_MAX) {
-				/* A line too long to keep: drop it. */
-				if (s->art_reject == NULL)
-					s->art_reject = "a line is longer than"
-					    " 998 octets";
-				evbuffer_drain(in, evbuffer_get_length(in));
-			}
-			return;
-		}
-		if (n == 1 && line[0] == '.') {
-			free(line);
-			nntp_article_done(s);
-			return;
-		}
-		if (s->art_reject == NULL) {
-			if ((long long)(evbuffer_get_length(s->art) + n + 2) >
-			    max)
-				s->art_reject = "larger than max-message-size";
-			else {
-				/* Undo the dot-stuffing. */
-				evbuffer_add(s->art, line + (line[0] == '.'),
-				    n - (line[0] == '.'));
-				evbuffer_add(s->art, "\r\n", 2);
-			}
-		}
-		free(line);
-	}
+	if (!dotdata_read(bufferevent_get_input(s->bev), s->art, max,
+	    &s->art_refusal))
+		return;
+	if (s->art_reject == NULL && s->art_refusal == DOTDATA_TOO_BIG)
+		s->art_reject = "larger than max-message-size";
+	else if (s->art_reject == NULL && s->art_refusal != DOTDATA_OK)
+		s->art_reject = "a line is longer than 998 octets";
+	nntp_article_done(s);
 }
 
 /* Does the input hold more than one command (a pipelining client)? */

@@ -25,6 +25,7 @@
 #include "common.h"
 
 struct event_base;
+struct evbuffer;
 
 /*
  * The header we put on everything we send out.  A message that carries it
@@ -390,6 +391,23 @@ void		 store_xref_free(struct store_xref *, size_t);
 int		 store_newnews(struct store *, time_t since, int64_t after,
 		    size_t limit, struct store_newnews **rows_r, size_t *n_r);
 void		 store_newnews_free(struct store_newnews *, size_t);
+
+/* dotdata.c: dot-terminated text, as NNTP articles and SMTP DATA come. */
+#define DOTDATA_LINE_MAX	(64 * 1024)
+enum dotdata_refusal {
+	DOTDATA_OK,
+	DOTDATA_TOO_BIG,	/* over the caller's max */
+	DOTDATA_LINE_TOO_LONG	/* a line over DOTDATA_LINE_MAX */
+};
+/*
+ * Move what in holds of the text into out, dot-stuffing undone and each
+ * line ended by CRLF: 1 when the final "." line was read, else 0 (call
+ * again when more arrives).  Past max octets, or after a line longer
+ * than DOTDATA_LINE_MAX, the text is read to its end but not kept, and
+ * *refusal_r (DOTDATA_OK at the start) says why.
+ */
+int		 dotdata_read(struct evbuffer *in, struct evbuffer *out,
+		    long long max, enum dotdata_refusal *refusal_r);
 
 /* worker.c: run blocking work off the event loop. */
 struct worker;
