@@ -24,7 +24,7 @@ COMMON_OBJS = common/file.o common/log.o common/xmalloc.o common/msg.o \
 # Everything of the daemon but main(), so the unit tests link the same code.
 SYNCD_OBJS = syncd/conf.o syncd/store.o syncd/router.o syncd/outbox.o \
 	syncd/control.o syncd/maildir.o syncd/worker.o syncd/tls.o \
-	syncd/dotdata.o
+	syncd/dotdata.o syncd/listen.o
 
 # The news side.
 NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \

@@ -91,8 +91,6 @@ void		 nntp_server_set_conf(struct nntp_server *, struct conf *);
 void		 nntp_server_set_tls(struct nntp_server *, struct tls_server *);
 /* Stop accepting and end every session. */
 void		 nntp_server_free(struct nntp_server **);
-/* Bind and listen on "ADDRESS:PORT"; -1 and why. */
-int		 nntp_listen(const char *address, char **err_r);
 size_t		 nntp_server_sessions(struct nntp_server *);
 struct sockaddr;
 /* Serve a connected socket from the peer at sa (accept, tests, fuzzing). */

@@ -1635,7 +1635,7 @@ nntp_article_read(struct nntp_session *s)
 	    s->srv->conf->max_message_size;
 
 	if (!dotdata_read(bufferevent_get_input(s->bev), s->art, max,
-	    &s->art_refusal))
+	    &s->art_refusal, 0))
 		return;
 	if (s->art_reject == NULL && s->art_refusal == DOTDATA_TOO_BIG)
 		s->art_reject = "larger than max-message-size";
@@ -1877,25 +1877,7 @@ nntp_session_start(struct nntp_server *srv, int fd, const struct sockaddr *sa,
 	s->srv = srv;
 	TAILQ_INIT(&s->pending);
 	s->id = ++srv->next_id;
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, s->client,
-		    sizeof(s->client));
-		s->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-		/* An IPv4 client on a dual-stack socket. */
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
-			    s->client, sizeof(s->client));
-			s->loopback = sin6->sin6_addr.s6_addr[12] == 127;
-		}
-	} else {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, s->client,
-		    sizeof(s->client));
-		s->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	}
+	s->loopback = listen_peer(sa, s->client, sizeof(s->client));
 	s->tls = tls;
 	if (tls)
 		s->bev = srv->tls != NULL ? tls_accept(srv->tls, srv->base,
@@ -1931,45 +1913,6 @@ nntp_session_start(struct nntp_server *srv, int fd, const struct sockaddr *sa,
 		nntp_reply(s, 201, "%s Syncom syncd %s ready (no posting)",
 		    srv->conf->hostname, SYNCOM_VERSION);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-}
-
-int
-nntp_listen(const char *address, char **err_r)
-{
-	struct addrinfo hints, *res;
-	char *host, port[8];
-	int portnum, fd, on = 1, rc;
-
-	if (conf_split_address(address, &host, &portnum) == -1) {
-		*err_r = xasprintf("%s is not an address and port", address);
-		return -1;
-	}
-	snprintf(port, sizeof(port), "%d", portnum);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = strcmp(host, "*") == 0 ? AF_INET6 : AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints,
-	    &res);
-	free(host);
-	if (rc != 0) {
-		*err_r = xasprintf("%s: %s", address, gai_strerror(rc));
-		return -1;
-	}
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1) {
-		*err_r = xasprintf("%s: %s", address, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	return fd;
 }
 
 struct nntp_server *

@@ -15,13 +15,14 @@
 
 int
 dotdata_read(struct evbuffer *in, struct evbuffer *out, long long max,
-    enum dotdata_refusal *refusal_r)
+    enum dotdata_refusal *refusal_r, int crlf_only)
 {
 	size_t n;
 	char *line;
 
 	for (;;) {
-		line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+		line = evbuffer_readln(in, &n, crlf_only ?
+		    EVBUFFER_EOL_CRLF_STRICT : EVBUFFER_EOL_CRLF);
 		if (line == NULL) {
 			if (evbuffer_get_length(in) > DOTDATA_LINE_MAX) {
 				/* A line too long to keep: drop it. */

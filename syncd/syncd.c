@@ -496,7 +496,7 @@ main(int argc, char *argv[])
 	/* Bound as root: a privileged port stays ours after the drop. */
 	listeners = xcalloc(conf->nlistens + 1, sizeof(*listeners));
 	for (i = 0; i < conf->nlistens; i++) {
-		if ((listeners[i].fd = nntp_listen(conf->listens[i].address,
+		if ((listeners[i].fd = listen_tcp(conf->listens[i].address,
 		    &err)) == -1)
 			fatalx("event=start listen=%s error=%s",
 			    log_q(conf->listens[i].address), log_q(err));

@@ -392,6 +392,13 @@ int		 store_newnews(struct store *, time_t since, int64_t after,
 		    size_t limit, struct store_newnews **rows_r, size_t *n_r);
 void		 store_newnews_free(struct store_newnews *, size_t);
 
+/* listen.c */
+struct sockaddr;
+/* Bind and listen on "ADDRESS:PORT" (non-blocking); -1 and why. */
+int		 listen_tcp(const char *address, char **err_r);
+/* The peer's address as text into name; 1 if it is loopback, else 0. */
+int		 listen_peer(const struct sockaddr *, char *name, size_t size);
+
 /* dotdata.c: dot-terminated text, as NNTP articles and SMTP DATA come. */
 #define DOTDATA_LINE_MAX	(64 * 1024)
 enum dotdata_refusal {
@@ -404,10 +411,13 @@ enum dotdata_refusal {
  * line ended by CRLF: 1 when the final "." line was read, else 0 (call
  * again when more arrives).  Past max octets, or after a line longer
  * than DOTDATA_LINE_MAX, the text is read to its end but not kept, and
- * *refusal_r (DOTDATA_OK at the start) says why.
+ * *refusal_r (DOTDATA_OK at the start) says why.  With crlf_only a bare
+ * LF ends no line (SMTP: only CRLF.CRLF ends the data, so that "\n.\n"
+ * cannot smuggle a second message past an MTA that reads it otherwise).
  */
 int		 dotdata_read(struct evbuffer *in, struct evbuffer *out,
-		    long long max, enum dotdata_refusal *refusal_r);
+		    long long max, enum dotdata_refusal *refusal_r,
+		    int crlf_only);
 
 /* worker.c: run blocking work off the event loop. */
 struct worker;

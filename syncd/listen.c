@@ -1,0 +1,81 @@
+/*
+ * listen.c: the sockets the sides' servers listen on, bound by syncd.c
+ * before it drops its privileges, and the names of the peers they accept.
+ */
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "syncd.h"
+
+int
+listen_tcp(const char *address, char **err_r)
+{
+	struct addrinfo hints, *res;
+	char *host, port[8];
+	int portnum, fd, on = 1, rc;
+
+	if (conf_split_address(address, &host, &portnum) == -1) {
+		*err_r = xasprintf("%s is not an address and port", address);
+		return -1;
+	}
+	snprintf(port, sizeof(port), "%d", portnum);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = strcmp(host, "*") == 0 ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints,
+	    &res);
+	free(host);
+	if (rc != 0) {
+		*err_r = xasprintf("%s: %s", address, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 128) == -1) {
+		*err_r = xasprintf("%s: %s", address, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+listen_peer(const struct sockaddr *sa, char *name, size_t size)
+{
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_in *sin;
+
+	if (sa->sa_family == AF_INET6) {
+		sin6 = (const void *)sa;
+		/* An IPv4 client on a dual-stack socket. */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], name,
+			    size);
+			return sin6->sin6_addr.s6_addr[12] == 127;
+		}
+		inet_ntop(AF_INET6, &sin6->sin6_addr, name, size);
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	}
+	sin = (const void *)sa;
+	inet_ntop(AF_INET, &sin->sin_addr, name, size);
+	return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+}
