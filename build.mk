@@ -31,7 +31,8 @@ NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
 	nntp/nntp_feed.o nntp/nntp_server.o
 
 # The mail side.
-SMTP_OBJS = smtp/blacklist.o smtp/footer.o smtp/reactor.o
+SMTP_OBJS = smtp/blacklist.o smtp/footer.o smtp/reactor.o \
+	smtp/smtp_server.o
 
 PROGRAMS = syncd/syncd syncd/syncctl smtp/syncd-reactor
 

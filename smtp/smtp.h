@@ -1,6 +1,7 @@
 /*
- * smtp.h: the mail side: the reactor that cleans list mail for news and
- * the forum, and the blacklist it consults.
+ * smtp.h: the mail side: the LMTP/SMTP listener that takes list mail in,
+ * the reactor that cleans it for news and the forum, and the blacklist
+ * the reactor consults.
  *
  * The reactor is used by syncd on every list delivery before the router
  * sees it, and by syncd-reactor, the stdin-to-stdout filter that SynFU's
@@ -14,6 +15,11 @@
 #include <time.h>
 
 struct msg;
+struct conf;
+struct event_base;
+struct router;
+struct sockaddr;
+struct worker;
 
 /* blacklist.c */
 /*
@@ -147,5 +153,28 @@ int		 footer_strip(const char *raw, size_t len,
  */
 long		 footer_find(const char *text, size_t len,
 		    const struct footer_conf *);
+
+/* smtp_server.c: list mail in by LMTP or SMTP. */
+struct smtp_server;
+/* A bound, listening socket; lmtp: LMTP rather than SMTP. */
+struct smtp_listener {
+	int		 fd;
+	int		 lmtp;
+};
+/* The server owns the listeners' sockets from here. */
+struct smtp_server *smtp_server_new(struct event_base *, struct router *,
+		    struct worker *, const struct smtp_listener *, size_t);
+/*
+ * Take conf (and load its blacklist); -1 and why when the blacklist
+ * cannot be read: then the server keeps what it had.
+ */
+int		 smtp_server_set_conf(struct smtp_server *, struct conf *,
+		    char **err_r);
+/* A connected socket as a session, as if accepted (for the fuzz target). */
+void		 smtp_server_adopt(struct smtp_server *, int fd,
+		    const struct sockaddr *, int lmtp);
+size_t		 smtp_server_sessions(struct smtp_server *);
+/* Stop accepting and end the sessions (those routing end later). */
+void		 smtp_server_free(struct smtp_server **);
 
 #endif

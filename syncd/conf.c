@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "syncd.h"
+#include "smtp.h"		/* the reactor's footer modes */
 
 #define CONF_ARGS_MAX		8
 #define CONF_TOKEN_MAX		4096
@@ -99,6 +100,8 @@ static int	 conf_parse_listen(struct conf_parser *, char **, int);
 static void	 conf_print_listen(FILE *, const struct conf *);
 static int	 conf_parse_feeders(struct conf_parser *, char **, int);
 static void	 conf_print_feeders(FILE *, const struct conf *);
+static int	 conf_parse_clients(struct conf_parser *, char **, int);
+static void	 conf_print_clients(FILE *, const struct conf *);
 
 static const char *const log_levels[] = { "info", "debug", NULL };
 static const char *const direction_names[] = {
@@ -106,6 +109,12 @@ static const char *const direction_names[] = {
 	[DIRECTION_NEWS_TO_LIST] = "news-to-list",
 	[DIRECTION_LIST_TO_NEWS] = "list-to-news",
 	[DIRECTION_READ_ONLY] = "read-only",
+	NULL
+};
+static const char *const footer_names[] = {
+	[REACTOR_FOOTER_KEEP] = "keep",
+	[REACTOR_FOOTER_OWN] = "own",
+	[REACTOR_FOOTER_ANY] = "any",
 	NULL
 };
 static const char *const access_names[] = {
@@ -128,6 +137,8 @@ static const char *const access_names[] = {
 #define ENUM(n, ctx_, off, list, d) \
 	{ .name = n, .ctx = ctx_, .type = T_ENUM, .offset = off, \
 	  .names = list, .def = d }
+#define BOOL(n, ctx_, off, d) \
+	{ .name = n, .ctx = ctx_, .type = T_BOOL, .offset = off, .def = d }
 #define CUSTOM(n, fn, lo, hi, fl) \
 	{ .name = n, .ctx = CTX_GLOBAL, .type = T_CUSTOM, \
 	  .parse = conf_parse_##fn, .print = conf_print_##fn, \
@@ -162,8 +173,7 @@ static const struct conf_keyword conf_keywords[] = {
 	    ACCESS_AUTHENTICATED),
 	STRING("nntp-users", CTX_GLOBAL, T_PATH, G(nntp_users), 0),
 	CUSTOM("nntp-feeders", feeders, 1, CONF_ARGS_MAX - 1, 0),
-	{ .name = "nntp-insecure-auth", .ctx = CTX_GLOBAL, .type = T_BOOL,
-	  .offset = G(nntp_insecure_auth) },
+	BOOL("nntp-insecure-auth", CTX_GLOBAL, G(nntp_insecure_auth), 0),
 	NUMBER("nntp-idle-timeout", T_DURATION, G(nntp_idle_timeout),
 	    5, DAY, 600),
 	NUMBER("nntp-connections-per-address", T_NUMBER,
@@ -171,6 +181,12 @@ static const struct conf_keyword conf_keywords[] = {
 	STRING("nntp-motd", CTX_GLOBAL, T_PATH, G(nntp_motd), 0),
 	STRING("tls-certificate", CTX_GLOBAL, T_PATH, G(tls_certificate), 0),
 	STRING("tls-key", CTX_GLOBAL, T_PATH, G(tls_key), 0),
+	CUSTOM("smtp-clients", clients, 1, CONF_ARGS_MAX - 1, 0),
+	NUMBER("smtp-idle-timeout", T_DURATION, G(smtp_idle_timeout),
+	    10, DAY, 300),
+	NUMBER("smtp-connections-per-address", T_NUMBER,
+	    G(smtp_connections_per_address), 1, 100000, 20),
+	STRING("blacklist", CTX_GLOBAL, T_PATH, G(blacklist), 0),
 
 	STRING("newsgroup", CTX_CHANNEL, T_NEWSGROUP, C(newsgroup), 0),
 	STRING("list", CTX_CHANNEL, T_ADDRESS, C(list), 0),
@@ -180,13 +196,18 @@ static const struct conf_keyword conf_keywords[] = {
 	STRING("board", CTX_CHANNEL, T_NAME, C(board), 0),
 	ENUM("direction", CTX_CHANNEL, C(direction), direction_names,
 	    DIRECTION_BOTH),
-	{ .name = "moderated", .ctx = CTX_CHANNEL, .type = T_BOOL,
-	  .offset = C(moderated) },
+	BOOL("moderated", CTX_CHANNEL, C(moderated), 0),
 	STRING("approve", CTX_CHANNEL, T_ADDRESS, C(approve), 0),
 	/* Unset (-1): the global nntp-read and nntp-post. */
 	ENUM("nntp-read", CTX_CHANNEL, C(nntp_read), access_names, -1),
 	ENUM("nntp-post", CTX_CHANNEL, C(nntp_post), access_names, -1),
 	STRING("subject-tag", CTX_CHANNEL, T_STRING, C(subject_tag), 0),
+	/* How list mail is cleaned (smtp/reactor.c). */
+	ENUM("footer", CTX_CHANNEL, C(footer), footer_names,
+	    REACTOR_FOOTER_ANY),
+	BOOL("outlook-prefixes", CTX_CHANNEL, C(outlook_prefixes), 1),
+	BOOL("strip-notes", CTX_CHANNEL, C(strip_notes), 0),
+	BOOL("fix-date", CTX_CHANNEL, C(fix_date), 1),
 	STRING("description", CTX_CHANNEL, T_STRING, C(description), 0),
 };
 
@@ -841,6 +862,14 @@ conf_split_address(const char *s, char **host_r, int *port_r)
 	return 0;
 }
 
+static const char *const listen_names[] = {
+	[LISTEN_NNTP] = "nntp",
+	[LISTEN_NNTPS] = "nntps",
+	[LISTEN_LMTP] = "lmtp",
+	[LISTEN_SMTP] = "smtp",
+	NULL
+};
+
 /* listen PROTOCOL ADDRESS:PORT */
 static int
 conf_parse_listen(struct conf_parser *ps, char **args, int nargs)
@@ -848,11 +877,14 @@ conf_parse_listen(struct conf_parser *ps, char **args, int nargs)
 	struct conf *conf = ps->conf;
 	char *host;
 	size_t i;
-	int port;
+	int port, proto;
 
-	if (strcmp(args[0], "nntp") != 0 && strcmp(args[0], "nntps") != 0)
+	for (proto = 0; listen_names[proto] != NULL; proto++)
+		if (strcmp(args[0], listen_names[proto]) == 0)
+			break;
+	if (listen_names[proto] == NULL)
 		return conf_error(ps, ps->stmt_line, "listen: unknown protocol"
-		    " '%s' (known: nntp, nntps)", args[0]);
+		    " '%s' (known: nntp, nntps, lmtp, smtp)", args[0]);
 	if (conf_split_address(args[1], &host, &port) == -1)
 		return conf_error(ps, ps->stmt_line, "listen: '%s' is not an"
 		    " address and port such as 127.0.0.1:119, [::1]:119 or"
@@ -865,8 +897,7 @@ conf_parse_listen(struct conf_parser *ps, char **args, int nargs)
 			    conf->listens[i].line);
 	conf->listens = xreallocarray(conf->listens, conf->nlistens + 1,
 	    sizeof(*conf->listens));
-	conf->listens[conf->nlistens].proto = strcmp(args[0], "nntps") == 0 ?
-	    LISTEN_NNTPS : LISTEN_NNTP;
+	conf->listens[conf->nlistens].proto = proto;
 	conf->listens[conf->nlistens].address = xstrdup(args[1]);
 	conf->listens[conf->nlistens].line = ps->stmt_line;
 	conf->nlistens++;
@@ -879,8 +910,64 @@ conf_print_listen(FILE *fp, const struct conf *conf)
 	size_t i;
 
 	for (i = 0; i < conf->nlistens; i++)
-		fprintf(fp, "listen %s %s\n", conf->listens[i].proto ==
-		    LISTEN_NNTPS ? "nntps" : "nntp", conf->listens[i].address);
+		fprintf(fp, "listen %s %s\n",
+		    listen_names[conf->listens[i].proto],
+		    conf->listens[i].address);
+}
+
+/* KEYWORD ADDRESS... | none: a list of IP addresses. */
+static int
+conf_parse_ips(struct conf_parser *ps, const char *name, char **args,
+    int nargs, char ***v, size_t *n, int *set)
+{
+	int i;
+
+	if (nargs == 1 && strcmp(args[0], "none") == 0) {
+		*set = 1;
+		return 0;
+	}
+	for (i = 0; i < nargs; i++) {
+		if (!conf_valid_ip(args[i]))
+			return conf_error(ps, ps->stmt_line, "%s: '%s' is not"
+			    " an IP address", name, args[i]);
+		*v = xreallocarray(*v, *n + 1, sizeof(char *));
+		(*v)[(*n)++] = xstrdup(args[i]);
+	}
+	*set = 1;
+	return 0;
+}
+
+static void
+conf_print_ips(FILE *fp, const char *name, char **v, size_t n)
+{
+	size_t i;
+
+	fprintf(fp, "%s", name);
+	if (n == 0)
+		fprintf(fp, " none");
+	for (i = 0; i < n; i++)
+		fprintf(fp, " %s", v[i]);
+	fputc('\n', fp);
+}
+
+/* Loopback, the default for both lists: the MTA and INN on this host. */
+static void
+conf_default_ips(char ***v, size_t *n)
+{
+	*v = xcalloc(2, sizeof(char *));
+	(*v)[0] = xstrdup("127.0.0.1");
+	(*v)[1] = xstrdup("::1");
+	*n = 2;
+}
+
+static void
+conf_free_ips(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 /* nntp-feeders ADDRESS... | none */
@@ -888,35 +975,35 @@ static int
 conf_parse_feeders(struct conf_parser *ps, char **args, int nargs)
 {
 	struct conf *conf = ps->conf;
-	int i;
 
-	if (nargs == 1 && strcmp(args[0], "none") == 0) {
-		conf->nntp_feeders_set = 1;
-		return 0;
-	}
-	for (i = 0; i < nargs; i++) {
-		if (!conf_valid_ip(args[i]))
-			return conf_error(ps, ps->stmt_line, "nntp-feeders:"
-			    " '%s' is not an IP address", args[i]);
-		conf->nntp_feeders = xreallocarray(conf->nntp_feeders,
-		    conf->nntp_nfeeders + 1, sizeof(char *));
-		conf->nntp_feeders[conf->nntp_nfeeders++] = xstrdup(args[i]);
-	}
-	conf->nntp_feeders_set = 1;
-	return 0;
+	return conf_parse_ips(ps, "nntp-feeders", args, nargs,
+	    &conf->nntp_feeders, &conf->nntp_nfeeders,
+	    &conf->nntp_feeders_set);
 }
 
 static void
 conf_print_feeders(FILE *fp, const struct conf *conf)
 {
-	size_t i;
+	conf_print_ips(fp, "nntp-feeders", conf->nntp_feeders,
+	    conf->nntp_nfeeders);
+}
 
-	fprintf(fp, "nntp-feeders");
-	if (conf->nntp_nfeeders == 0)
-		fprintf(fp, " none");
-	for (i = 0; i < conf->nntp_nfeeders; i++)
-		fprintf(fp, " %s", conf->nntp_feeders[i]);
-	fputc('\n', fp);
+/* smtp-clients ADDRESS... | none */
+static int
+conf_parse_clients(struct conf_parser *ps, char **args, int nargs)
+{
+	struct conf *conf = ps->conf;
+
+	return conf_parse_ips(ps, "smtp-clients", args, nargs,
+	    &conf->smtp_clients, &conf->smtp_nclients,
+	    &conf->smtp_clients_set);
+}
+
+static void
+conf_print_clients(FILE *fp, const struct conf *conf)
+{
+	conf_print_ips(fp, "smtp-clients", conf->smtp_clients,
+	    conf->smtp_nclients);
 }
 
 static const struct conf_keyword *
@@ -1077,7 +1164,7 @@ conf_defaults(void *base, int ctx)
 		if (kw->type == T_NUMBER || kw->type == T_DURATION ||
 		    kw->type == T_SIZE)
 			*(long long *)((char *)base + kw->offset) = kw->def;
-		else if (kw->type == T_ENUM)
+		else if (kw->type == T_ENUM || kw->type == T_BOOL)
 			*(int *)((char *)base + kw->offset) = (int)kw->def;
 	}
 }
@@ -1101,13 +1188,11 @@ conf_finish(struct conf_parser *ps)
 	if (conf->control_socket == NULL)
 		conf->control_socket = xstrdup(SYNCOM_RUNSTATEDIR
 		    "/syncd.sock");
-	if (!conf->nntp_feeders_set) {
-		/* innfeed on the same host. */
-		conf->nntp_feeders = xcalloc(2, sizeof(char *));
-		conf->nntp_feeders[0] = xstrdup("127.0.0.1");
-		conf->nntp_feeders[1] = xstrdup("::1");
-		conf->nntp_nfeeders = 2;
-	}
+	/* innfeed and the MTA on the same host. */
+	if (!conf->nntp_feeders_set)
+		conf_default_ips(&conf->nntp_feeders, &conf->nntp_nfeeders);
+	if (!conf->smtp_clients_set)
+		conf_default_ips(&conf->smtp_clients, &conf->smtp_nclients);
 	if ((conf->tls_certificate == NULL) != (conf->tls_key == NULL))
 		return conf_error(ps, ps->stmt_line, "tls-certificate and"
 		    " tls-key go together");
@@ -1295,9 +1380,8 @@ conf_unref(struct conf **confp)
 	for (i = 0; i < conf->nlistens; i++)
 		free(conf->listens[i].address);
 	free(conf->listens);
-	for (i = 0; i < conf->nntp_nfeeders; i++)
-		free(conf->nntp_feeders[i]);
-	free(conf->nntp_feeders);
+	conf_free_ips(conf->nntp_feeders, conf->nntp_nfeeders);
+	conf_free_ips(conf->smtp_clients, conf->smtp_nclients);
 	for (i = 0; i < SIDE_MAX; i++)
 		free(conf->deliver[i].path);
 	free(conf->archive.path);
@@ -1522,7 +1606,8 @@ conf_listens_equal(const struct conf *a, const struct conf *b)
 	if (a->nlistens != b->nlistens)
 		return 0;
 	for (i = 0; i < a->nlistens; i++)
-		if (strcmp(a->listens[i].address, b->listens[i].address) != 0)
+		if (strcmp(a->listens[i].address, b->listens[i].address) != 0 ||
+		    a->listens[i].proto != b->listens[i].proto)
 			return 0;
 	return 1;
 }

@@ -31,6 +31,7 @@
 
 #include "syncd.h"
 #include "nntp.h"
+#include "smtp.h"
 
 /* How long SIGTERM waits for deliveries in flight, in seconds. */
 #define SYNCD_STOP_GRACE	3
@@ -46,6 +47,7 @@ struct syncd {
 	struct router	*router;
 	struct control	*control;
 	struct nntp_server *nntp;
+	struct smtp_server *smtp;
 	struct tls_server *tls;
 	/* One transport per side, and the archive; rebuilt on reload. */
 	struct transport *transport[SIDE_MAX];
@@ -187,6 +189,7 @@ syncd_tls(struct syncd *sd, const struct conf *conf)
 static void
 syncd_apply(struct syncd *sd, struct conf *conf)
 {
+	char *err = NULL;
 	int i;
 
 	for (i = 0; i < SIDE_MAX; i++)
@@ -201,6 +204,15 @@ syncd_apply(struct syncd *sd, struct conf *conf)
 		control_set_conf(sd->control, conf);
 	if (sd->nntp != NULL)
 		nntp_server_set_conf(sd->nntp, conf);
+	if (sd->smtp != NULL &&
+	    smtp_server_set_conf(sd->smtp, conf, &err) == -1) {
+		if (sd->conf == NULL)
+			fatalx("event=start blacklist=%s error=%s",
+			    log_q(conf->blacklist), log_q(err));
+		log_warnx("event=reload blacklist=%s result=kept-old error=%s",
+		    log_q(conf->blacklist), log_q(err));
+		free(err);
+	}
 	if (sd->conf != NULL)
 		syncd_tls(sd, conf);
 	log_setverbose(conf->log_verbose || sd->verbose);
@@ -273,6 +285,7 @@ syncd_signal(evutil_socket_t sig, short events, void *arg)
 	    sig == SIGTERM ? "TERM" : "INT", outbox_inflight(sd->outbox));
 	control_free(&sd->control);
 	nntp_server_free(&sd->nntp);
+	smtp_server_free(&sd->smtp);
 	outbox_stop(sd->outbox);
 	syncd_stop_check(-1, 0, sd);
 }
@@ -389,6 +402,7 @@ syncd_free(struct syncd *sd)
 	outbox_free(&sd->outbox);
 	control_free(&sd->control);
 	nntp_server_free(&sd->nntp);
+	smtp_server_free(&sd->smtp);
 	tls_server_free(&sd->tls);
 	for (i = 0; i < SIDE_MAX; i++)
 		transport_free(&sd->transport[i]);
@@ -415,8 +429,9 @@ main(int argc, char *argv[])
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	struct nntp_listener *listeners;
-	int ch, foreground = 0, verbose = 0, check = 0, ctlfd;
-	size_t i;
+	struct smtp_listener *mail_listeners;
+	int ch, foreground = 0, verbose = 0, check = 0, ctlfd, fd;
+	size_t i, nnews = 0, nmail = 0;
 
 	while ((ch = getopt(argc, argv, "dfnV")) != -1) {
 		switch (ch) {
@@ -495,12 +510,25 @@ main(int argc, char *argv[])
 		    log_q(conf->control_socket), log_q(err));
 	/* Bound as root: a privileged port stays ours after the drop. */
 	listeners = xcalloc(conf->nlistens + 1, sizeof(*listeners));
+	mail_listeners = xcalloc(conf->nlistens + 1, sizeof(*mail_listeners));
 	for (i = 0; i < conf->nlistens; i++) {
-		if ((listeners[i].fd = listen_tcp(conf->listens[i].address,
-		    &err)) == -1)
+		if ((fd = listen_tcp(conf->listens[i].address, &err)) == -1)
 			fatalx("event=start listen=%s error=%s",
 			    log_q(conf->listens[i].address), log_q(err));
-		listeners[i].tls = conf->listens[i].proto == LISTEN_NNTPS;
+		switch (conf->listens[i].proto) {
+		case LISTEN_NNTP:
+		case LISTEN_NNTPS:
+			listeners[nnews].fd = fd;
+			listeners[nnews++].tls =
+			    conf->listens[i].proto == LISTEN_NNTPS;
+			break;
+		case LISTEN_LMTP:
+		case LISTEN_SMTP:
+			mail_listeners[nmail].fd = fd;
+			mail_listeners[nmail++].lmtp =
+			    conf->listens[i].proto == LISTEN_LMTP;
+			break;
+		}
 	}
 	/* The key is usually root's alone: load it now. */
 	syncd_tls(&sd, conf);
@@ -534,8 +562,11 @@ main(int argc, char *argv[])
 	hooks.reload = syncd_reload;
 	hooks.arg = &sd;
 	sd.nntp = nntp_server_new(sd.base, sd.store, sd.router, listeners,
-	    conf->nlistens);
+	    nnews);
 	free(listeners);
+	sd.smtp = smtp_server_new(sd.base, sd.router, sd.worker,
+	    mail_listeners, nmail);
+	free(mail_listeners);
 	nntp_server_set_tls(sd.nntp, sd.tls);
 	sd.control = control_new(sd.base, ctlfd, sd.store, sd.router,
 	    sd.outbox, &hooks);

@@ -63,6 +63,11 @@ struct conf_channel {
 	char		*board;		/* forum board, or NULL */
 	char		*description;
 	char		*subject_tag;	/* "[Pirates-test]", or NULL */
+	/* How list mail is cleaned for news (smtp/reactor.c). */
+	int		 footer;	/* enum reactor_footer */
+	int		 outlook_prefixes;
+	int		 strip_notes;
+	int		 fix_date;
 	char		*approve;	/* Approved: value for moderated groups */
 	int		 direction;	/* enum direction */
 	int		 moderated;
@@ -88,7 +93,9 @@ enum access {
 
 enum listen_proto {
 	LISTEN_NNTP,
-	LISTEN_NNTPS		/* NNTP in TLS from the start (RFC 8143) */
+	LISTEN_NNTPS,		/* NNTP in TLS from the start (RFC 8143) */
+	LISTEN_LMTP,		/* list mail from the MTA (RFC 2033) */
+	LISTEN_SMTP		/* the same by SMTP (RFC 5321) */
 };
 
 /* A listener ("listen nntp 127.0.0.1:119"). */
@@ -142,6 +149,13 @@ struct conf {
 	long long	 nntp_idle_timeout;
 	long long	 nntp_connections_per_address;
 	char		*nntp_motd;
+	/* The mail listener. */
+	char		**smtp_clients;	/* who may deliver */
+	size_t		 smtp_nclients;
+	int		 smtp_clients_set;
+	long long	 smtp_idle_timeout;
+	long long	 smtp_connections_per_address;
+	char		*blacklist;	/* the reactor's, or NULL */
 	/* TLS for the listeners (STARTTLS and implicit). */
 	char		*tls_certificate;
 	char		*tls_key;
