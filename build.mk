@@ -46,7 +46,7 @@ SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS)
 
 FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp \
-	tests/fuzz/fuzz_reactor
+	tests/fuzz/fuzz_reactor tests/fuzz/fuzz_smtp
 
 DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) $(CRYPT_LIBS) \
 	$(SSL_LIBS) -lpthread
