@@ -32,7 +32,7 @@ NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
 
 # The mail side.
 SMTP_OBJS = smtp/blacklist.o smtp/footer.o smtp/reactor.o \
-	smtp/smtp_server.o
+	smtp/smtp_server.o smtp/mailout.o smtp/smtp_client.o
 
 PROGRAMS = syncd/syncd syncd/syncctl smtp/syncd-reactor
 
@@ -42,7 +42,7 @@ COMMON_TESTS = tests/unit/test_file tests/unit/test_log tests/unit/test_msg \
 SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_router tests/unit/test_outbox tests/unit/test_maildir \
 	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp \
-	tests/unit/test_blacklist tests/unit/test_reactor
+	tests/unit/test_blacklist tests/unit/test_reactor tests/unit/test_mailout
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS)
 
 FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp \

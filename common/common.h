@@ -57,6 +57,12 @@ char		*xasprintf(const char *, ...) PRINTFLIKE(1, 2);
 /* The limit of RFC 5322 section 2.1.1, without the CRLF. */
 #define MSG_LINE_MAX		998
 
+/*
+ * The header we put on everything we send out.  A message that carries it
+ * with our identity came from us and is never gated again.
+ */
+#define GATEWAY_HEADER		"X-Syncom-Gateway"
+
 struct msg_header {
 	char		*name;		/* as received, without the colon */
 	char		*value;		/* after the colon and one optional
@@ -126,8 +132,15 @@ char		*msg_build(const struct msg *, size_t *len_r);
  */
 char		*msg_subject(const struct msg *);
 char		*msg_from(const struct msg *);
+/*
+ * The first mailbox of From: its display name as UTF-8 (NULL when it has
+ * none) and its address; -1 when From is missing or does not parse.
+ */
+int		 msg_mailbox(const struct msg *, char **name_r, char **addr_r);
 /* The Date field as a time, or -1 when missing, unparsable or before 1970. */
 time_t		 msg_date(const struct msg *);
+/* An RFC 5322 date-time for t at UTC offset off minutes. */
+char		*msg_date_string(time_t t, int off);
 /*
  * Whether header text may go to libetpan's structured parsers, whose
  * comment parser recurses once per "(" (200000 nested comments overflow

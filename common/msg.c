@@ -592,16 +592,17 @@ msg_addr_plausible(const char *addr)
 	return 1;
 }
 
-char *
-msg_from(const struct msg *msg)
+int
+msg_mailbox(const struct msg *msg, char **name_r, char **addr_r)
 {
 	struct mailimf_mailbox_list *list = NULL;
 	struct mailimf_mailbox *mb;
-	char *v, *name = NULL, *addr, *out;
+	char *v;
 	size_t idx = 0;
 
+	*name_r = *addr_r = NULL;
 	if ((v = msg_get_unfolded(msg, "From")) == NULL)
-		return NULL;
+		return -1;
 	/* v stays alive until list is freed: libetpan points into it. */
 	if (!msg_comments_ok(v, strlen(v)) ||
 	    mailimf_mailbox_list_parse(v, strlen(v), &idx, &list) !=
@@ -610,25 +611,57 @@ msg_from(const struct msg *msg)
 	    clist_begin(list->mb_list)))->mb_addr_spec)) {
 		if (list != NULL)
 			mailimf_mailbox_list_free(list);
+		free(v);
+		return -1;
+	}
+	mb = clist_content(clist_begin(list->mb_list));
+	if (mb->mb_display_name != NULL)
+		*name_r = msg_display(mb->mb_display_name,
+		    strlen(mb->mb_display_name));
+	if (*name_r == NULL)
+		*name_r = msg_from_comment(v);
+	*addr_r = rfc2047_decode(mb->mb_addr_spec);
+	mailimf_mailbox_list_free(list);
+	free(v);
+	return 0;
+}
+
+char *
+msg_from(const struct msg *msg)
+{
+	char *v, *name, *addr, *out;
+
+	if (msg_mailbox(msg, &name, &addr) == -1) {
+		if ((v = msg_get_unfolded(msg, "From")) == NULL)
+			return NULL;
 		out = rfc2047_decode(v);
 		free(v);
 		return out;
 	}
-	mb = clist_content(clist_begin(list->mb_list));
-	if (mb->mb_display_name != NULL)
-		name = msg_display(mb->mb_display_name,
-		    strlen(mb->mb_display_name));
-	if (name == NULL)
-		name = msg_from_comment(v);
-	addr = rfc2047_decode(mb->mb_addr_spec);
-	mailimf_mailbox_list_free(list);
-	free(v);
 	if (name == NULL)
 		return addr;
 	out = xasprintf("%s <%s>", name, addr);
 	free(name);
 	free(addr);
 	return out;
+}
+
+char *
+msg_date_string(time_t t, int off)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t local = t + off * 60;
+	struct tm tm;
+	int a = off < 0 ? -off : off;
+
+	gmtime_r(&local, &tm);
+	return xasprintf("%s, %d %s %04d %02d:%02d:%02d %c%02d%02d",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    off < 0 ? '-' : '+', a / 60, a % 60);
 }
 
 int

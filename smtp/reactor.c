@@ -46,8 +46,9 @@ static const struct {
 
 /*
  * Fields that mean nothing in a newsgroup: the mail transport's trail,
- * the list's own fields (List-Id stays: it shows where a message came
- * from and is a loop guard), and what a news server sets itself.
+ * the list's own fields, and what a news server sets itself.  List-Id
+ * and our gateway header stay: they show where a message came from, and
+ * are loop guards.
  */
 static const char *const reactor_drop_exact[] = {
 	"Received", "To", "Cc", "Bcc", "Precedence", "Sender", "Path", "Xref",
@@ -56,7 +57,9 @@ static const char *const reactor_drop_exact[] = {
 static const char *const reactor_drop_prefix[] = {
 	"Delivered-", "X-", "List-", "NNTP-Posting-",
 };
-static const char *const reactor_keep[] = { "X-No-Archive", "List-Id" };
+static const char *const reactor_keep[] = {
+	"X-No-Archive", "List-Id", GATEWAY_HEADER
+};
 
 /* Unstructured fields (RFC 5322 section 3.6.5 and friends). */
 static const char *const reactor_unstructured[] = {
@@ -120,25 +123,6 @@ reactor_printable(const char *s, size_t max)
 		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
 			p[i] = '?';
 	return p;
-}
-
-/* An RFC 5322 date for t at UTC offset off minutes. */
-static char *
-reactor_format_date(time_t t, int off)
-{
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t local = t + off * 60;
-	struct tm tm;
-	int a = off < 0 ? -off : off;
-
-	gmtime_r(&local, &tm);
-	return xasprintf("%s, %d %s %04d %02d:%02d:%02d %c%02d%02d",
-	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    off < 0 ? '-' : '+', a / 60, a % 60);
 }
 
 /*
@@ -370,7 +354,7 @@ reactor_date(const char *value)
 	tm.tm_sec = t.sec == 60 ? 59 : t.sec;
 	when = timegm(&tm) - t.off * 60;
 	/* No zone at all: RFC 5322 section 3.3 says -0000. */
-	s = reactor_format_date(when, t.off);
+	s = msg_date_string(when, t.off);
 	if (!t.have_off)
 		memcpy(s + strlen(s) - 5, "-0000", 5);
 	return s;
@@ -726,7 +710,7 @@ reactor_fix_date(struct msg *msg, time_t now, unsigned int *done)
 	char *v, *fixed, *keep;
 
 	if ((v = msg_get_unfolded(msg, "Date")) == NULL) {
-		fixed = reactor_format_date(now, 0);
+		fixed = msg_date_string(now, 0);
 		msg_add(msg, "Date", fixed);
 		free(fixed);
 		*done |= REACTOR_DID_DATE;
@@ -739,7 +723,7 @@ reactor_fix_date(struct msg *msg, time_t now, unsigned int *done)
 		return;
 	}
 	if (fixed == NULL) {
-		fixed = reactor_format_date(now, 0);
+		fixed = msg_date_string(now, 0);
 		keep = reactor_printable(v, REACTOR_KEEP_MAX);
 		msg_add(msg, "X-Original-Date", keep);
 		free(keep);
@@ -988,7 +972,7 @@ reactor_clean(const struct reactor_conf *conf, const char *raw, size_t len,
 		res->done |= REACTOR_DID_NO_ARCHIVE;
 	}
 	if (actions & BLACKLIST_EXPIRES) {
-		exp = reactor_format_date(now + days * 86400LL, 0);
+		exp = msg_date_string(now + days * 86400LL, 0);
 		msg_set(msg, "Expires", exp);
 		free(exp);
 		res->done |= REACTOR_DID_EXPIRES;

@@ -1,7 +1,8 @@
 /*
  * smtp.h: the mail side: the LMTP/SMTP listener that takes list mail in,
- * the reactor that cleans it for news and the forum, and the blacklist
- * the reactor consults.
+ * the reactor that cleans it for news and the forum, the blacklist the
+ * reactor consults, and the transport that mails news and forum posts to
+ * the lists.
  *
  * The reactor is used by syncd on every list delivery before the router
  * sees it, and by syncd-reactor, the stdin-to-stdout filter that SynFU's
@@ -16,6 +17,8 @@
 
 struct msg;
 struct conf;
+struct conf_channel;
+struct transport;
 struct event_base;
 struct router;
 struct sockaddr;
@@ -153,6 +156,29 @@ int		 footer_strip(const char *raw, size_t len,
  */
 long		 footer_find(const char *text, size_t len,
 		    const struct footer_conf *);
+
+/* mailout.c: news and forum posts shaped for a list. */
+/*
+ * The message raw as it goes to c's list: news fields and List-* out,
+ * To the list, From per list-from, Approved per list-password, and our
+ * gateway header; NULL and why when raw is not a message.
+ */
+char		*mailout_shape(const struct conf *,
+		    const struct conf_channel *, const char *raw, size_t len,
+		    size_t *len_r, const char **err_r);
+/*
+ * A notice to the author of raw that c's list refused it with the reply
+ * why (Auto-Submitted: auto-replied), and in *rcpt_r whom to send it;
+ * NULL when no one should get one: no author address, automated mail,
+ * or the list or gateway itself.
+ */
+char		*mailout_notice(const struct conf *,
+		    const struct conf_channel *, const char *raw, size_t len,
+		    const char *why, char **rcpt_r, size_t *len_r);
+
+/* smtp_client.c: the list side's transport, SMTP or LMTP to address. */
+struct transport *smtp_client_new(struct event_base *, struct conf *,
+		    const char *address, int lmtp);
 
 /* smtp_server.c: list mail in by LMTP or SMTP. */
 struct smtp_server;

@@ -706,6 +706,21 @@ smtp_data_done(struct smtp_session *s)
 		smtp_reset(s);
 		return;
 	}
+	if (*s->sender == '\0') {
+		/*
+		 * The null reverse-path is a bounce (RFC 5321 section 4.5.5),
+		 * say of our own mail to a list: never list mail.  Taken, so
+		 * that it does not bounce in turn.
+		 */
+		log_info("event=smtp-bounce session=%s client=%s rcpt=%s"
+		    " result=not-gated", s->name, s->client,
+		    log_q(s->rcpts[0].addr));
+		for (i = 0; i < (s->lmtp ? s->nrcpts : 1); i++)
+			smtp_reply(s, 250, "2.0.0 Taken, not gated: a"
+			    " delivery status notification is not list mail");
+		smtp_reset(s);
+		return;
+	}
 	s->len = evbuffer_get_length(s->data);
 	s->raw = xmalloc(s->len + 1);
 	evbuffer_remove(s->data, s->raw, s->len);

@@ -117,6 +117,11 @@ static const char *const footer_names[] = {
 	[REACTOR_FOOTER_ANY] = "any",
 	NULL
 };
+static const char *const list_from_names[] = {
+	[LIST_FROM_AUTHOR] = "author",
+	[LIST_FROM_REWRITE] = "rewrite",
+	NULL
+};
 static const char *const access_names[] = {
 	[ACCESS_ANONYMOUS] = "anonymous",
 	[ACCESS_AUTHENTICATED] = "authenticated",
@@ -202,6 +207,10 @@ static const struct conf_keyword conf_keywords[] = {
 	ENUM("nntp-read", CTX_CHANNEL, C(nntp_read), access_names, -1),
 	ENUM("nntp-post", CTX_CHANNEL, C(nntp_post), access_names, -1),
 	STRING("subject-tag", CTX_CHANNEL, T_STRING, C(subject_tag), 0),
+	/* How news and forum posts go to the list (smtp/mailout.c). */
+	ENUM("list-from", CTX_CHANNEL, C(list_from), list_from_names,
+	    LIST_FROM_AUTHOR),
+	STRING("list-password", CTX_CHANNEL, T_STRING, C(list_password), 0),
 	/* How list mail is cleaned (smtp/reactor.c). */
 	ENUM("footer", CTX_CHANNEL, C(footer), footer_names,
 	    REACTOR_FOOTER_ANY),
@@ -717,6 +726,8 @@ static const char *const transport_names[] = {
 	[TRANSPORT_NONE] = "none",
 	[TRANSPORT_MAILDIR] = "maildir",
 	[TRANSPORT_NNTP] = "nntp",
+	[TRANSPORT_SMTP] = "smtp",
+	[TRANSPORT_LMTP] = "lmtp",
 };
 
 static const char *
@@ -726,25 +737,42 @@ conf_transport_name(enum transport_kind kind)
 }
 
 /*
- * Fill a conf_deliver from "maildir PATH" or "nntp ADDRESS:PORT"; an NNTP
- * feed only carries the news side.
+ * Fill a conf_deliver from "maildir PATH", "nntp ADDRESS:PORT" (the news
+ * side only) or "smtp|lmtp ADDRESS:PORT" (the list side only); side is -1
+ * for the archive.
  */
 static int
 conf_set_deliver(struct conf_parser *ps, struct conf_deliver *d,
-    const char *what, char **args, int news)
+    const char *what, char **args, int side)
 {
+	static const char *const known[] = {
+		[SIDE_NEWS] = "maildir, nntp",
+		[SIDE_LIST] = "maildir, smtp, lmtp",
+		[SIDE_FORUM] = "maildir",
+	};
 	char *host;
 	int port, any;
 
 	if (d->kind != TRANSPORT_NONE)
 		return conf_error(ps, ps->stmt_line, "%s is already set at line %d",
 		    what, d->line);
-	if (strcmp(args[0], "maildir") == 0) {
+	if (strcmp(args[0], "maildir") == 0)
+		d->kind = TRANSPORT_MAILDIR;
+	else if (strcmp(args[0], "nntp") == 0 && side == SIDE_NEWS)
+		d->kind = TRANSPORT_NNTP;
+	else if (strcmp(args[0], "smtp") == 0 && side == SIDE_LIST)
+		d->kind = TRANSPORT_SMTP;
+	else if (strcmp(args[0], "lmtp") == 0 && side == SIDE_LIST)
+		d->kind = TRANSPORT_LMTP;
+	else
+		return conf_error(ps, ps->stmt_line, "%s: unknown transport"
+		    " '%s' (known: %s)", what, args[0], side >= 0 ?
+		    known[side] : "maildir");
+	if (d->kind == TRANSPORT_MAILDIR) {
 		if (*args[1] == '\0' || !conf_valid_text(args[1]))
 			return conf_error(ps, ps->stmt_line, "%s: '%s' is not"
 			    " a path", what, args[1]);
-		d->kind = TRANSPORT_MAILDIR;
-	} else if (strcmp(args[0], "nntp") == 0 && news) {
+	} else {
 		any = 1;
 		if (conf_split_address(args[1], &host, &port) == 0) {
 			any = strcmp(host, "*") == 0;
@@ -752,13 +780,10 @@ conf_set_deliver(struct conf_parser *ps, struct conf_deliver *d,
 		}
 		if (any)
 			return conf_error(ps, ps->stmt_line, "%s: '%s' is not"
-			    " an address and port such as 127.0.0.1:119",
-			    what, args[1]);
-		d->kind = TRANSPORT_NNTP;
-	} else
-		return conf_error(ps, ps->stmt_line, "%s: unknown transport"
-		    " '%s' (known: maildir%s)", what, args[0], news ?
-		    ", nntp" : "");
+			    " an address and port such as 127.0.0.1:%d",
+			    what, args[1], d->kind == TRANSPORT_NNTP ? 119 :
+			    d->kind == TRANSPORT_SMTP ? 25 : 24);
+	}
 	d->path = xstrdup(args[1]);
 	d->line = ps->stmt_line;
 	return 0;
@@ -778,7 +803,7 @@ conf_parse_deliver(struct conf_parser *ps, char **args, int nargs)
 		    args[0]);
 	what = xasprintf("deliver %s", args[0]);
 	rc = conf_set_deliver(ps, &ps->conf->deliver[side], what, args + 1,
-	    side == SIDE_NEWS);
+	    side);
 	free(what);
 	return rc;
 }
@@ -802,7 +827,7 @@ conf_print_deliver(FILE *fp, const struct conf *conf)
 static int
 conf_parse_archive(struct conf_parser *ps, char **args, int nargs)
 {
-	return conf_set_deliver(ps, &ps->conf->archive, "archive", args, 0);
+	return conf_set_deliver(ps, &ps->conf->archive, "archive", args, -1);
 }
 
 static void
@@ -1174,6 +1199,8 @@ static int
 conf_finish(struct conf_parser *ps)
 {
 	struct conf *conf = ps->conf;
+	const struct conf_channel *c;
+	enum transport_kind k;
 	size_t i;
 
 	if (conf->hostname == NULL)
@@ -1207,6 +1234,14 @@ conf_finish(struct conf_parser *ps)
 	if (conf->nchannels == 0)
 		return conf_error(ps, ps->stmt_line, "no channel defined; add at"
 		    " least one: channel NAME { newsgroup ... list ... }");
+	k = conf->deliver[SIDE_LIST].kind;
+	TAILQ_FOREACH(c, &conf->channels, entry)
+		if ((k == TRANSPORT_SMTP || k == TRANSPORT_LMTP) &&
+		    c->list != NULL && c->gateway_address == NULL)
+			return conf_error(ps, c->line, "channel %s: deliver"
+			    " list %s needs a gateway-address, the sender of"
+			    " what we mail to the list", c->name,
+			    conf_transport_name(k));
 	return 0;
 }
 

@@ -82,6 +82,10 @@ syncd_transport_new(struct syncd *sd, struct conf *conf,
 		return maildir_transport_new(conf, d->path, sd->worker);
 	case TRANSPORT_NNTP:
 		return nntp_feed_new(sd->base, conf, sd->store, d->path);
+	case TRANSPORT_SMTP:
+	case TRANSPORT_LMTP:
+		return smtp_client_new(sd->base, conf, d->path,
+		    d->kind == TRANSPORT_LMTP);
 	case TRANSPORT_NONE:
 		break;
 	}
@@ -89,9 +93,10 @@ syncd_transport_new(struct syncd *sd, struct conf *conf,
 }
 
 /*
- * The transport for d under conf: the running one when nothing it
- * depends on changed, so a reload keeps a feed's connection and the
- * deliveries it has in hand; else a new one.
+ * The transport for d under conf: the running one when its kind and
+ * place did not change, so a reload keeps a feed's connection and the
+ * deliveries it has in hand (it reads the new conf from now on, which
+ * transports only do on the loop); else a new one.
  */
 static void
 syncd_transport_update(struct syncd *sd, struct transport **tp,
@@ -99,9 +104,11 @@ syncd_transport_update(struct syncd *sd, struct transport **tp,
     const struct conf_deliver *new)
 {
 	if (*tp != NULL && old != NULL && old->kind == new->kind &&
-	    strcmp(old->path, new->path) == 0 &&
-	    strcmp(sd->conf->path_identity, conf->path_identity) == 0)
+	    strcmp(old->path, new->path) == 0) {
+		conf_unref(&(*tp)->conf);
+		(*tp)->conf = conf_ref(conf);
 		return;
+	}
 	transport_free(tp);
 	*tp = syncd_transport_new(sd, conf, new);
 }

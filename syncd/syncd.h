@@ -27,12 +27,6 @@
 struct event_base;
 struct evbuffer;
 
-/*
- * The header we put on everything we send out.  A message that carries it
- * with our identity came from us and is never gated again.
- */
-#define GATEWAY_HEADER		"X-Syncom-Gateway"
-
 /* The three places a message lives; also the source of an arrival. */
 enum side {
 	SIDE_NEWS,
@@ -69,6 +63,8 @@ struct conf_channel {
 	int		 strip_notes;
 	int		 fix_date;
 	char		*approve;	/* Approved: value for moderated groups */
+	int		 list_from;	/* enum list_from */
+	char		*list_password;	/* Approved: on mail to the list */
 	int		 direction;	/* enum direction */
 	int		 moderated;
 	/* Who may read and post in the newsgroup: enum access, or -1 for
@@ -81,7 +77,15 @@ TAILQ_HEAD(conf_channels, conf_channel);
 enum transport_kind {
 	TRANSPORT_NONE,
 	TRANSPORT_MAILDIR,
-	TRANSPORT_NNTP		/* the news side's feed to a peer */
+	TRANSPORT_NNTP,		/* the news side's feed to a peer */
+	TRANSPORT_SMTP,		/* the list side: to the MTA */
+	TRANSPORT_LMTP		/* the list side: to Mailman's LMTP runner */
+};
+
+/* How list mail from news and the forum names its author (list-from). */
+enum list_from {
+	LIST_FROM_AUTHOR,	/* the author's own From */
+	LIST_FROM_REWRITE	/* "Name via host" <gateway address>, DMARC-safe */
 };
 
 /* Who may read or post (nntp-read, nntp-post). */

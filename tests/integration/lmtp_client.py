@@ -217,7 +217,18 @@ ok(refused == {}, "a control message is taken", refused)
 refused = c.sendmail(BOUNCES, [GW], message("<troll@example.org>").replace(
     b"alice@example.org", b"troll@example.org"))
 ok(refused == {}, "a blacklisted sender's mail is taken", refused)
-for m in ("<cancel@example.org>", "<troll@example.org>"):
+# Our own post, as the list distributes it back to us.
+code, reply = c.mail(BOUNCES)[0], None
+c.rcpt(GW)
+code, reply = c.data(message("<ours@example.org>", extra="X-Syncom-Gateway: gw.test.example\r\n"))
+ok(code == 250 and b"came from us" in reply, "list mail with our gateway header is a loop: 250, not gated", reply)
+# A bounce of our own mail to the list comes from the null sender.
+refused = c.sendmail("", [GW], message("<dsn@example.org>", "Undelivered Mail",
+                                       "Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n",
+                                       "--x\r\n\r\nno such list\r\n--x--\r\n"))
+ok(refused == {}, "a bounce (null sender) is taken", refused)
+for m in ("<cancel@example.org>", "<troll@example.org>", "<dsn@example.org>",
+          "<ours@example.org>"):
     ok(article(m).startswith("ERROR 430"), "and not stored: " + m)
 ok(article("<clean@example.org>").startswith("Path:"), "the cancel cancelled nothing")
 
