@@ -32,9 +32,9 @@ NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
 
 # The mail side.
 SMTP_OBJS = smtp/blacklist.o smtp/footer.o smtp/reactor.o \
-	smtp/smtp_server.o smtp/mailout.o smtp/smtp_client.o
+	smtp/smtp_server.o smtp/mailout.o smtp/smtp_client.o smtp/smtp_check.o
 
-PROGRAMS = syncd/syncd syncd/syncctl smtp/syncd-reactor
+PROGRAMS = syncd/syncd syncd/syncctl smtp/syncd-reactor smtp/syncd-milter
 
 # Unit tests of common/ link only libcommon; those of syncd/ link both.
 COMMON_TESTS = tests/unit/test_file tests/unit/test_log tests/unit/test_msg \
@@ -42,7 +42,8 @@ COMMON_TESTS = tests/unit/test_file tests/unit/test_log tests/unit/test_msg \
 SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_router tests/unit/test_outbox tests/unit/test_maildir \
 	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp \
-	tests/unit/test_blacklist tests/unit/test_reactor tests/unit/test_mailout
+	tests/unit/test_blacklist tests/unit/test_reactor tests/unit/test_mailout \
+	tests/unit/test_smtp_check
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS)
 
 FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp \
@@ -114,6 +115,11 @@ smtp/syncd-reactor: smtp/syncd-reactor.o smtp/libsmtp.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ smtp/syncd-reactor.o smtp/libsmtp.a \
 		common/libcommon.a $(ETPAN_LIBS) $(SSL_LIBS)
 
+# libmilter runs the milter's threads; the reactor finds the From address.
+smtp/syncd-milter: smtp/syncd-milter.o smtp/libsmtp.a common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ smtp/syncd-milter.o smtp/libsmtp.a \
+		common/libcommon.a $(ETPAN_LIBS) $(SSL_LIBS) $(MILTER_LIBS)
+
 $(COMMON_TESTS): %: %.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a \
 		$(ETPAN_LIBS) $(CMOCKA_LIBS)
@@ -156,12 +162,13 @@ install: all
 	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) \
 		$(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 \
 		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir)/examples
-	install -m 755 syncd/syncd syncd/syncctl $(DESTDIR)$(sbindir)/
+	install -m 755 syncd/syncd syncd/syncctl smtp/syncd-milter \
+		$(DESTDIR)$(sbindir)/
 	install -m 755 smtp/syncd-reactor $(DESTDIR)$(bindir)/
 	install -m 644 $(srcdir)/man/syncd-reactor.1 $(DESTDIR)$(mandir)/man1/
 	install -m 644 $(srcdir)/man/syncd.conf.5 $(DESTDIR)$(mandir)/man5/
 	install -m 644 $(srcdir)/man/syncd.8 $(srcdir)/man/syncctl.8 \
-		$(DESTDIR)$(mandir)/man8/
+		$(srcdir)/man/syncd-milter.8 $(DESTDIR)$(mandir)/man8/
 	install -m 644 $(srcdir)/etc/*.conf $(srcdir)/etc/example.eml \
 		$(DESTDIR)$(docdir)/examples/
 	install -m 644 $(srcdir)/README $(srcdir)/CHANGES $(DESTDIR)$(docdir)/
@@ -169,6 +176,8 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/syncd $(DESTDIR)$(sbindir)/syncctl \
 		$(DESTDIR)$(bindir)/syncd-reactor \
+		$(DESTDIR)$(sbindir)/syncd-milter \
+		$(DESTDIR)$(mandir)/man8/syncd-milter.8 \
 		$(DESTDIR)$(mandir)/man1/syncd-reactor.1 \
 		$(DESTDIR)$(mandir)/man5/syncd.conf.5 \
 		$(DESTDIR)$(mandir)/man8/syncd.8 \
@@ -187,4 +196,5 @@ distclean: clean
 
 -include $(COMMON_OBJS:.o=.d) $(SYNCD_OBJS:.o=.d) $(NNTP_OBJS:.o=.d) \
 	$(SMTP_OBJS:.o=.d) syncd/syncd.d smtp/syncd-reactor.d \
+	smtp/syncd-milter.d \
 	syncd/syncctl.d $(UNIT_TESTS:=.d) $(FUZZ_TARGETS:=.d)

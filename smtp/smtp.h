@@ -6,7 +6,9 @@
  *
  * The reactor is used by syncd on every list delivery before the router
  * sees it, and by syncd-reactor, the stdin-to-stdout filter that SynFU's
- * users can drop into a procmail recipe.
+ * users can drop into a procmail recipe.  smtp_check answers syncd-milter,
+ * which asks syncd over the control socket, during the MTA's SMTP dialogue,
+ * whether the gateway would refuse a message to a list.
  */
 
 #ifndef SYNCOM_SMTP_H
@@ -22,6 +24,7 @@ struct transport;
 struct event_base;
 struct router;
 struct sockaddr;
+struct store;
 struct worker;
 
 /* blacklist.c */
@@ -202,5 +205,65 @@ void		 smtp_server_adopt(struct smtp_server *, int fd,
 size_t		 smtp_server_sessions(struct smtp_server *);
 /* Stop accepting and end the sessions (those routing end later). */
 void		 smtp_server_free(struct smtp_server **);
+/*
+ * syncd-milter's question, control's "milter-check" words: in *verdict_r
+ * the answer line (smtp_check_line) on the server's configuration and
+ * blacklist; -1 and why when the words do not parse or the store cannot
+ * be read.  session names the asker in the log.
+ */
+int		 smtp_server_check(struct smtp_server *, struct store *,
+		    const char *session, char *const *words, int nwords,
+		    char **verdict_r, char **err_r);
+
+/* smtp_check.c: would the gateway refuse this list mail later? */
+/* A message as the MTA knows it before it takes it. */
+struct smtp_check {
+	char		*sender;	/* envelope sender, "" for <>, or NULL */
+	char		*from;		/* the From (else Sender) address */
+	char		*msgid;		/* or NULL */
+	char		**gateways;	/* X-Syncom-Gateway values */
+	size_t		 ngateways;
+	char		**rcpts;	/* envelope recipients, at least one */
+	size_t		 nrcpts;
+	long long	 declared;	/* SIZE= of MAIL FROM, or -1 */
+	long long	 size;		/* the real size, -1 until the end */
+};
+
+enum smtp_check_verdict {
+	SMTP_CHECK_ACCEPT,	/* nothing to refuse, or not list mail */
+	SMTP_CHECK_CONTINUE,	/* list mail, fine so far: ask again with
+				   the size at the end of the message */
+	SMTP_CHECK_REJECT	/* code and text say why */
+};
+
+struct smtp_check_result {
+	enum smtp_check_verdict verdict;
+	int		 code;		/* REJECT: 552, 550 or 554 */
+	char		*text;		/* REJECT: "X.Y.Z why" (RFC 3463) */
+	const char	*channel;	/* the list's channel, for the log */
+};
+
+/*
+ * Read milter-check's words, KEY=VALUE with xtext values (RFC 3461
+ * section 4): rcpt (one or more), sender, from, msgid, gateway (any
+ * number), declared, size.  -1 and why; smtp_check_clear frees.
+ */
+int		 smtp_check_parse(char *const *words, int nwords,
+		    struct smtp_check *, char **err_r);
+void		 smtp_check_clear(struct smtp_check *);
+/*
+ * The verdict on mail to a list a channel gates from: 552 larger than
+ * max-message-size (the larger of declared and size), 550 an envelope
+ * sender or From the blacklist drops, 554 a Message-ID the store has
+ * unless the message carries our gateway header; CONTINUE while size is
+ * unknown, else ACCEPT.  Mail to no such list is accepted.  -1 and why
+ * when the store cannot be read.  res->channel points into conf.
+ */
+int		 smtp_check_run(const struct conf *, const struct blacklist *,
+		    struct store *, const struct smtp_check *,
+		    struct smtp_check_result *res, char **err_r);
+/* The answer line: "accept", "continue" or "reject CODE X.Y.Z TEXT". */
+char		*smtp_check_line(const struct smtp_check_result *);
+void		 smtp_check_result_free(struct smtp_check_result *);
 
 #endif

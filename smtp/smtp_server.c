@@ -991,6 +991,41 @@ smtp_server_sessions(struct smtp_server *srv)
 	return srv->nsessions;
 }
 
+int
+smtp_server_check(struct smtp_server *srv, struct store *store,
+    const char *session, char *const *words, int nwords, char **verdict_r,
+    char **err_r)
+{
+	static const char *const names[] = { "accept", "continue", "reject" };
+	struct smtp_check q;
+	struct smtp_check_result res;
+
+	if (srv->conf == NULL) {
+		*err_r = xstrdup("no configuration yet");
+		return -1;
+	}
+	if (smtp_check_parse(words, nwords, &q, err_r) == -1)
+		return -1;
+	if (smtp_check_run(srv->conf, srv->blacklist != NULL ?
+	    srv->blacklist->bl : NULL, store, &q, &res, err_r) == -1) {
+		smtp_check_clear(&q);
+		return -1;
+	}
+	if (res.verdict == SMTP_CHECK_REJECT)
+		log_info("event=milter-check session=%s channel=%s sender=%s"
+		    " from=%s msgid=%s result=reject code=%d text=%s",
+		    session, res.channel, log_q(q.sender), log_q(q.from),
+		    log_q(q.msgid), res.code, log_q(res.text));
+	else
+		log_debug("event=milter-check session=%s channel=%s"
+		    " rcpts=%zu result=%s", session, res.channel != NULL ?
+		    res.channel : "-", q.nrcpts, names[res.verdict]);
+	*verdict_r = smtp_check_line(&res);
+	smtp_check_result_free(&res);
+	smtp_check_clear(&q);
+	return 0;
+}
+
 void
 smtp_server_free(struct smtp_server **srvp)
 {

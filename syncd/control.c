@@ -3,7 +3,9 @@
  *
  * One request per connection.  The client sends a line, "VERB [ARG...]",
  * where an argument "--json" asks for JSON instead of text; "inject SOURCE
- * LENGTH [to=ADDRESS] [board=NAME]" is followed by LENGTH bytes of message.
+ * LENGTH [to=ADDRESS] [board=NAME]" is followed by LENGTH bytes of message;
+ * "milter-check KEY=VALUE..." is syncd-milter's question about a message
+ * the MTA has not taken yet, answered by the mail side (smtp_check.c).
  * The reply is "ok" or "error REASON" on the first line, then the body, and
  * the server closes the connection.  The socket is mode 0660, so only root,
  * syncd's user and the control group reach it.
@@ -31,7 +33,9 @@
 
 #include "syncd.h"
 
-#define CONTROL_LINE_MAX	1024
+/* milter-check's words hold addresses and header values. */
+#define CONTROL_LINE_MAX	8192
+#define CONTROL_WORDS_MAX	64
 #define CONTROL_TIMEOUT		30
 #define CONTROL_LIST_MAX	1000
 
@@ -90,6 +94,8 @@ static void	 control_cmd_dead(struct control_session *, char **, int);
 static void	 control_cmd_retry(struct control_session *, char **, int);
 static void	 control_cmd_reload(struct control_session *, char **, int);
 static void	 control_cmd_inject(struct control_session *, char **, int);
+static void	 control_cmd_milter_check(struct control_session *, char **,
+		    int);
 
 static const struct control_command control_commands[] = {
 	{ "status", control_cmd_status, 0, 0, "status" },
@@ -99,6 +105,9 @@ static const struct control_command control_commands[] = {
 	{ "reload", control_cmd_reload, 0, 0, "reload" },
 	{ "inject", control_cmd_inject, 2, 4,
 	    "inject news|list|forum LENGTH [to=ADDRESS] [board=NAME]" },
+	{ "milter-check", control_cmd_milter_check, 1, CONTROL_WORDS_MAX - 1,
+	    "milter-check rcpt=ADDRESS... [sender=ADDRESS] [from=ADDRESS]"
+	    " [msgid=ID] [gateway=VALUE...] [declared=N] [size=N]" },
 };
 
 int
@@ -576,6 +585,32 @@ control_inject_body(struct control_session *cs)
 	router_submit(cs->ctl->router, &ri, control_routed, cs);
 }
 
+/*
+ * syncd-milter asks whether the gateway would refuse a message; the
+ * answer is one line (the same with --json): "accept", "continue" or
+ * "reject CODE X.Y.Z TEXT".
+ */
+static void
+control_cmd_milter_check(struct control_session *cs, char **args, int nargs)
+{
+	char session[32], *verdict = NULL, *err = NULL;
+
+	snprintf(session, sizeof(session), "control:%u", cs->id);
+	if (cs->ctl->hooks.milter_check == NULL) {
+		control_reply(cs, "milter-check is not available");
+		return;
+	}
+	if (cs->ctl->hooks.milter_check(cs->ctl->hooks.arg, session, args,
+	    nargs, &verdict, &err) == -1) {
+		control_reply(cs, "%s", err);
+		free(err);
+		return;
+	}
+	evbuffer_add_printf(cs->body, "%s\n", verdict);
+	free(verdict);
+	control_reply(cs, NULL);
+}
+
 /* Split a request line into words; -1 if there are too many. */
 static int
 control_split(char *line, char **args, int max)
@@ -596,11 +631,11 @@ static void
 control_request(struct control_session *cs, char *line)
 {
 	const struct control_command *cmd;
-	char *args[10], *words[10];
+	char *args[CONTROL_WORDS_MAX], *words[CONTROL_WORDS_MAX];
 	int n, nargs = 0, i;
 	size_t k;
 
-	if ((n = control_split(line, words, 10)) <= 0) {
+	if ((n = control_split(line, words, CONTROL_WORDS_MAX)) <= 0) {
 		control_reply(cs, n == 0 ? "empty request" :
 		    "too many arguments");
 		return;

@@ -136,7 +136,7 @@ router_set_add(char ***set, size_t *n, const char *s)
 	(*set)[(*n)++] = xstrdup(s);
 }
 
-static int
+int
 router_is_ours(const char *value, const char *identity)
 {
 	size_t n;

@@ -255,6 +255,21 @@ syncd_reload(void *arg, char **err_r)
 	conf_unref(&conf);
 }
 
+/* syncd-milter's milter-check: the mail side knows the answer. */
+static int
+syncd_milter_check(void *arg, const char *session, char *const *words,
+    int nwords, char **verdict_r, char **err_r)
+{
+	struct syncd *sd = arg;
+
+	if (sd->smtp == NULL) {
+		*err_r = xstrdup("syncd is stopping");
+		return -1;
+	}
+	return smtp_server_check(sd->smtp, sd->store, session, words, nwords,
+	    verdict_r, err_r);
+}
+
 static void
 syncd_stop_check(evutil_socket_t fd, short events, void *arg)
 {
@@ -567,6 +582,7 @@ main(int argc, char *argv[])
 	sd.outbox = outbox_new(sd.base, sd.store, syncd_resolve, &sd);
 	sd.router = router_new(sd.store, sd.outbox);
 	hooks.reload = syncd_reload;
+	hooks.milter_check = syncd_milter_check;
 	hooks.arg = &sd;
 	sd.nntp = nntp_server_new(sd.base, sd.store, sd.router, listeners,
 	    nnews);

@@ -573,6 +573,8 @@ void		 router_set_conf(struct router *, struct conf *);
 void		 router_submit(struct router *, const struct router_input *,
 		    router_cb, void *arg);
 const char	*router_result_name(enum router_result);
+/* Whether a gateway header's value is our identity (white space aside). */
+int		 router_is_ours(const char *value, const char *identity);
 void		 router_free(struct router **);
 
 /* control.c: the control socket that syncctl talks to. */
@@ -580,6 +582,13 @@ struct control;
 /* What control needs from the rest of the daemon. */
 struct control_hooks {
 	void		(*reload)(void *arg, char **err_r);
+	/*
+	 * "milter-check", answered by the mail side: the one-line verdict
+	 * for the request's words (caller frees), or -1 and why.
+	 */
+	int		(*milter_check)(void *arg, const char *session,
+			    char *const *words, int nwords, char **verdict_r,
+			    char **err_r);
 	void		*arg;
 };
 /* Bind the socket (mode 0660, owner uid, group gid); -1 and why. */
