@@ -19,12 +19,8 @@
  */
 
 #include <sys/queue.h>
-#include <sys/socket.h>
-
-#include <netinet/in.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,30 +336,11 @@ static int
 feed_connect(struct transport *t)
 {
 	struct nntp_feed *f = t->priv;
-	struct addrinfo hints, *res;
-	char *host, port[8];
-	int portnum, rc;
 
-	if (conf_split_address(f->address, &host, &portnum) == -1)
-		fatalx("feed_connect: bad address %s", f->address);
-	snprintf(port, sizeof(port), "%d", portnum);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
-	free(host);
-	if (rc != 0)
-		return -1;
 	f->bev = bufferevent_socket_new(f->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(f->bev, feed_read, NULL, feed_event, t);
 	f->state = FS_CONNECTING;
-	if (bufferevent_socket_connect(f->bev, res->ai_addr,
-	    (int)res->ai_addrlen) == -1) {
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	return 0;
+	return listen_connect(f->bev, f->address);
 }
 
 static void

@@ -22,10 +22,8 @@
  */
 
 #include <sys/queue.h>
-#include <sys/socket.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -570,20 +568,6 @@ static void
 mc_connect(struct smtp_client *cl)
 {
 	struct mc_session *s;
-	struct addrinfo hints, *res;
-	char *host, port[8];
-	int portnum, rc;
-
-	if (conf_split_address(cl->address, &host, &portnum) == -1)
-		fatalx("mc_connect: bad address %s", cl->address);
-	snprintf(port, sizeof(port), "%d", portnum);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
-	free(host);
-	if (rc != 0)
-		fatalx("mc_connect: %s: %s", cl->address, gai_strerror(rc));
 
 	s = xcalloc(1, sizeof(*s));
 	s->cl = cl;
@@ -598,10 +582,7 @@ mc_connect(struct smtp_client *cl)
 	bufferevent_setcb(s->bev, mc_read, NULL, mc_event, s);
 	log_debug("event=mail-out session=%s:%u peer=%s state=connecting",
 	    mc_name(s), s->id, cl->address);
-	rc = bufferevent_socket_connect(s->bev, res->ai_addr,
-	    (int)res->ai_addrlen);
-	freeaddrinfo(res);
-	if (rc == -1)
+	if (listen_connect(s->bev, cl->address) == -1)
 		mc_session_free(s, strerror(errno));
 }
 

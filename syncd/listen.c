@@ -1,6 +1,7 @@
 /*
  * listen.c: the sockets the sides' servers listen on, bound by syncd.c
- * before it drops its privileges, and the names of the peers they accept.
+ * before it drops its privileges, the names of the peers they accept,
+ * and the connections the sides' clients open to their peers.
  */
 
 #include <sys/socket.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/bufferevent.h>
 
 #include "common.h"
 #include "syncd.h"
@@ -78,4 +81,31 @@ listen_peer(const struct sockaddr *sa, char *name, size_t size)
 	sin = (const void *)sa;
 	inet_ntop(AF_INET, &sin->sin_addr, name, size);
 	return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+}
+
+int
+listen_connect(struct bufferevent *bev, const char *address)
+{
+	struct addrinfo hints, *res;
+	char *host, port[8];
+	int portnum, rc;
+
+	if (conf_split_address(address, &host, &portnum) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(port, sizeof(port), "%d", portnum);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	rc = getaddrinfo(host, port, &hints, &res);
+	free(host);
+	if (rc != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc = bufferevent_socket_connect(bev, res->ai_addr,
+	    (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	return rc;
 }

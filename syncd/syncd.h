@@ -411,11 +411,17 @@ int		 store_newnews(struct store *, time_t since, int64_t after,
 void		 store_newnews_free(struct store_newnews *, size_t);
 
 /* listen.c */
+struct bufferevent;
 struct sockaddr;
 /* Bind and listen on "ADDRESS:PORT" (non-blocking); -1 and why. */
 int		 listen_tcp(const char *address, char **err_r);
 /* The peer's address as text into name; 1 if it is loopback, else 0. */
 int		 listen_peer(const struct sockaddr *, char *name, size_t size);
+/*
+ * Start connecting bev to "ADDRESS:PORT" (numeric, as the configuration
+ * has it checked); -1 and errno when that cannot even start.
+ */
+int		 listen_connect(struct bufferevent *, const char *address);
 
 /* dotdata.c: dot-terminated text, as NNTP articles and SMTP DATA come. */
 #define DOTDATA_LINE_MAX	(64 * 1024)

@@ -139,13 +139,20 @@ start_syncd() {
 
 # stop_syncd: SIGTERM, then wait (at most 10 s) for the exit; sets
 # SYNCD_STATUS.
+# wait_exit PID SECONDS: wait until the process is gone, at most SECONDS;
+# succeeds if it is.
+wait_exit() {
+	_we_i=0
+	while kill -0 "$1" 2>/dev/null && [ $_we_i -lt $(($2 * 20)) ]; do
+		sleep 0.05
+		_we_i=$((_we_i + 1))
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
 stop_syncd() {
 	kill -TERM "$SYNCD_PID" 2>/dev/null
-	_ss_i=0
-	while kill -0 "$SYNCD_PID" 2>/dev/null && [ $_ss_i -lt 200 ]; do
-		sleep 0.05
-		_ss_i=$((_ss_i + 1))
-	done
+	wait_exit "$SYNCD_PID" 10
 	wait "$SYNCD_PID" 2>/dev/null
 	SYNCD_STATUS=$?
 }
@@ -181,6 +188,11 @@ has_count() {
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
 	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# listening PORT: something accepts connections on 127.0.0.1:PORT.
+listening() {
+	/usr/bin/python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
 }
 
 # tap_import FILE: take a helper's TAP into ours, renumbered.

@@ -133,11 +133,6 @@ inn_ctl() {
 # inn_stop DIR: shut it down and wait (at most 20 s).
 inn_stop() {
 	inn_ctl "$1" -t 10 shutdown "test done" >/dev/null 2>&1
-	_is_i=0
-	while kill -0 "$INN_PID" 2>/dev/null && [ $_is_i -lt 400 ]; do
-		sleep 0.05
-		_is_i=$((_is_i + 1))
-	done
-	kill -KILL "$INN_PID" 2>/dev/null
+	wait_exit "$INN_PID" 20 || kill -KILL "$INN_PID" 2>/dev/null
 	wait "$INN_PID" 2>/dev/null
 }

@@ -18,11 +18,6 @@ mailman_available() {
 	    command -v setpriv > /dev/null && id list > /dev/null 2>&1
 }
 
-# mailman_listening PORT: something accepts connections on 127.0.0.1:PORT.
-mailman_listening() {
-	/usr/bin/python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
-}
-
 # mailman_setup DIR LMTP-PORT REST-PORT SMTP-PORT: write a Mailman whose
 # LMTP runner listens on 127.0.0.1:LMTP-PORT, REST API on REST-PORT
 # (restadmin:restpass), and which sends its mail to 127.0.0.1:SMTP-PORT.
@@ -115,8 +110,8 @@ mailman_start() {
 
 # mailman_wait: wait (at most 60 s) for the LMTP runner and the REST API.
 mailman_wait() {
-	wait_for 60 mailman_listening "$MAILMAN_LMTP" &&
-	    wait_for 20 mailman_listening "$MAILMAN_REST"
+	wait_for 60 listening "$MAILMAN_LMTP" &&
+	    wait_for 20 listening "$MAILMAN_REST"
 }
 
 # mailman_runners PID: the PIDs of that master's children, from /proc
@@ -140,12 +135,7 @@ mailman_runners() {
 mailman_stop() {
 	[ -n "${MAILMAN_PID:-}" ] || return 0
 	kill -TERM "$MAILMAN_PID" 2>/dev/null
-	_ms_i=0
-	while kill -0 "$MAILMAN_PID" 2>/dev/null && [ $_ms_i -lt 400 ]; do
-		sleep 0.05
-		_ms_i=$((_ms_i + 1))
-	done
-	if kill -0 "$MAILMAN_PID" 2>/dev/null; then
+	if ! wait_exit "$MAILMAN_PID" 20; then
 		for _ms_pid in $(mailman_runners "$MAILMAN_PID") \
 		    "$MAILMAN_PID"; do
 			kill -KILL "$_ms_pid" 2>/dev/null

@@ -20,11 +20,6 @@ postfix_available() {
 	    id postfix > /dev/null 2>&1
 }
 
-# postfix_listening PORT: something accepts connections on 127.0.0.1:PORT.
-postfix_listening() {
-	/usr/bin/python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
-}
-
 # postfix_setup DIR PORT RELAY-PORT: write a Postfix whose smtpd listens on
 # 127.0.0.1:PORT, takes mail from loopback only, delivers nothing locally
 # and relays everything to 127.0.0.1:RELAY-PORT (the sink), unless
@@ -116,7 +111,7 @@ postfix_start() {
 	"$POSTFIX_MASTER" -c "$1/etc" -s > "$1/log/master.out" 2>&1 &
 	POSTFIX_PID=$!
 	started_pids="$started_pids $POSTFIX_PID"
-	wait_for 20 postfix_listening "$POSTFIX_PORT"
+	wait_for 20 listening "$POSTFIX_PORT"
 }
 
 # postfix_stop: SIGTERM to the master, which ends its children, and wait
@@ -124,12 +119,7 @@ postfix_start() {
 postfix_stop() {
 	[ -n "${POSTFIX_PID:-}" ] || return 0
 	kill -TERM "$POSTFIX_PID" 2>/dev/null
-	_ps_i=0
-	while kill -0 "$POSTFIX_PID" 2>/dev/null && [ $_ps_i -lt 400 ]; do
-		sleep 0.05
-		_ps_i=$((_ps_i + 1))
-	done
-	kill -KILL "$POSTFIX_PID" 2>/dev/null
+	wait_exit "$POSTFIX_PID" 20 || kill -KILL "$POSTFIX_PID" 2>/dev/null
 	wait "$POSTFIX_PID" 2>/dev/null
 	POSTFIX_PID=
 }
@@ -150,19 +140,14 @@ postfix_sink_start() {
 	    127.0.0.1:"$_sk_port" 100 > "$_sk_dir.out" 2>&1 &
 	SINK_PID=$!
 	started_pids="$started_pids $SINK_PID"
-	wait_for 10 postfix_listening "$_sk_port"
+	wait_for 10 listening "$_sk_port"
 }
 
 # postfix_sink_stop: SIGTERM, wait (at most 5 s).
 postfix_sink_stop() {
 	[ -n "${SINK_PID:-}" ] || return 0
 	kill -TERM "$SINK_PID" 2>/dev/null
-	_sk_i=0
-	while kill -0 "$SINK_PID" 2>/dev/null && [ $_sk_i -lt 100 ]; do
-		sleep 0.05
-		_sk_i=$((_sk_i + 1))
-	done
-	kill -KILL "$SINK_PID" 2>/dev/null
+	wait_exit "$SINK_PID" 5 || kill -KILL "$SINK_PID" 2>/dev/null
 	wait "$SINK_PID" 2>/dev/null
 	SINK_PID=
 }
