@@ -11,7 +11,7 @@ datadir = $(prefix)/share
 docdir = $(datadir)/doc/syncom
 
 CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd -I$(srcdir)/nntp \
-	-I$(srcdir)/smtp \
+	-I$(srcdir)/smtp -I$(srcdir)/migrate \
 	-D_GNU_SOURCE -DSYNCOM_VERSION='"$(VERSION)"' \
 	-DSYNCOM_SYSCONFDIR='"$(sysconfdir)"' \
 	-DSYNCOM_LOCALSTATEDIR='"$(localstatedir)"' \
@@ -34,7 +34,12 @@ NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
 SMTP_OBJS = smtp/blacklist.o smtp/footer.o smtp/reactor.o \
 	smtp/smtp_server.o smtp/mailout.o smtp/smtp_client.o smtp/smtp_check.o
 
-PROGRAMS = syncd/syncd syncd/syncctl smtp/syncd-reactor smtp/syncd-milter
+# The migration tool.
+MIGRATE_OBJS = migrate/mig_conf.o migrate/mig_state.o migrate/mig_imap.o \
+	migrate/mig_sync.o
+
+PROGRAMS = syncd/syncd syncd/syncctl smtp/syncd-reactor smtp/syncd-milter \
+	migrate/syncmigrate
 
 # Unit tests of common/ link only libcommon; those of syncd/ link both.
 COMMON_TESTS = tests/unit/test_file tests/unit/test_log tests/unit/test_msg \
@@ -44,7 +49,9 @@ SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp \
 	tests/unit/test_blacklist tests/unit/test_reactor tests/unit/test_mailout \
 	tests/unit/test_smtp_check
-UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS)
+# Those of migrate/ link its objects.
+MIGRATE_TESTS = tests/unit/test_migrate
+UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS) $(MIGRATE_TESTS)
 
 FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp \
 	tests/fuzz/fuzz_reactor tests/fuzz/fuzz_smtp
@@ -69,6 +76,10 @@ nntp/%.o: $(srcdir)/nntp/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 smtp/%.o: $(srcdir)/smtp/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+migrate/%.o: $(srcdir)/migrate/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -120,9 +131,17 @@ smtp/syncd-milter: smtp/syncd-milter.o smtp/libsmtp.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ smtp/syncd-milter.o smtp/libsmtp.a \
 		common/libcommon.a $(ETPAN_LIBS) $(SSL_LIBS) $(MILTER_LIBS)
 
+migrate/syncmigrate: migrate/syncmigrate.o $(MIGRATE_OBJS) common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ migrate/syncmigrate.o $(MIGRATE_OBJS) \
+		common/libcommon.a $(SQLITE_LIBS) $(ETPAN_LIBS) $(SSL_LIBS)
+
 $(COMMON_TESTS): %: %.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a \
 		$(ETPAN_LIBS) $(CMOCKA_LIBS)
+
+$(MIGRATE_TESTS): %: %.o $(MIGRATE_OBJS) common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(MIGRATE_OBJS) common/libcommon.a \
+		$(SQLITE_LIBS) $(ETPAN_LIBS) $(SSL_LIBS) $(CMOCKA_LIBS)
 
 $(SYNCD_TESTS): %: %.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SIDE_LIBS) syncd/libsyncd.a \
@@ -166,12 +185,13 @@ install: all
 		$(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 \
 		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir)/examples
 	install -m 755 syncd/syncd syncd/syncctl smtp/syncd-milter \
-		$(DESTDIR)$(sbindir)/
+		migrate/syncmigrate $(DESTDIR)$(sbindir)/
 	install -m 755 smtp/syncd-reactor $(DESTDIR)$(bindir)/
 	install -m 644 $(srcdir)/man/syncd-reactor.1 $(DESTDIR)$(mandir)/man1/
 	install -m 644 $(srcdir)/man/syncd.conf.5 $(DESTDIR)$(mandir)/man5/
 	install -m 644 $(srcdir)/man/syncd.8 $(srcdir)/man/syncctl.8 \
-		$(srcdir)/man/syncd-milter.8 $(DESTDIR)$(mandir)/man8/
+		$(srcdir)/man/syncd-milter.8 $(srcdir)/man/syncmigrate.8 \
+		$(DESTDIR)$(mandir)/man8/
 	install -m 644 $(srcdir)/etc/*.conf $(srcdir)/etc/example.eml \
 		$(DESTDIR)$(docdir)/examples/
 	install -m 644 $(srcdir)/README $(srcdir)/CHANGES $(DESTDIR)$(docdir)/
@@ -181,6 +201,8 @@ uninstall:
 		$(DESTDIR)$(bindir)/syncd-reactor \
 		$(DESTDIR)$(sbindir)/syncd-milter \
 		$(DESTDIR)$(mandir)/man8/syncd-milter.8 \
+		$(DESTDIR)$(sbindir)/syncmigrate \
+		$(DESTDIR)$(mandir)/man8/syncmigrate.8 \
 		$(DESTDIR)$(mandir)/man1/syncd-reactor.1 \
 		$(DESTDIR)$(mandir)/man5/syncd.conf.5 \
 		$(DESTDIR)$(mandir)/man8/syncd.8 \
@@ -199,5 +221,5 @@ distclean: clean
 
 -include $(COMMON_OBJS:.o=.d) $(SYNCD_OBJS:.o=.d) $(NNTP_OBJS:.o=.d) \
 	$(SMTP_OBJS:.o=.d) syncd/syncd.d smtp/syncd-reactor.d \
-	smtp/syncd-milter.d \
+	smtp/syncd-milter.d $(MIGRATE_OBJS:.o=.d) migrate/syncmigrate.d \
 	syncd/syncctl.d $(UNIT_TESTS:=.d) $(FUZZ_TARGETS:=.d)

@@ -18,11 +18,11 @@ if ! make -C "$builddir" -s install DESTDIR="$root" > "$T/install.log" 2>&1; the
 fi
 ok "make install DESTDIR=..."
 for f in "$sbindir/syncd" "$sbindir/syncctl" "$sbindir/syncd-milter" \
-    "$bindir/syncd-reactor"; do
+    "$sbindir/syncmigrate" "$bindir/syncd-reactor"; do
 	check "installs $f, executable" test -x "$root$f"
 done
 for f in man1/syncd-reactor.1 man5/syncd.conf.5 man8/syncd.8 man8/syncctl.8 \
-    man8/syncd-milter.8; do
+    man8/syncd-milter.8 man8/syncmigrate.8; do
 	check "installs $mandir/$f" test -s "$root$mandir/$f"
 done
 for f in syncd.conf syncd-demo.conf example.eml; do

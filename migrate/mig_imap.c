@@ -1,0 +1,552 @@
+/*
+ * mig_imap.c: the IMAP (RFC 3501) that syncmigrate needs, on libetpan's
+ * mailimap: log in, list folders, create and select one, list its
+ * messages, copy one message from one server to the other, set flags,
+ * expunge.
+ *
+ * libetpan's calls block and use select(): fine for a command with two
+ * connections.  Flags travel as one canonical string (system flags and
+ * keywords sorted, \Recent left out, which no client can set), so that
+ * comparing and storing them is a string compare.  A message is held in
+ * memory once, as libetpan fetched it, and APPENDed from there.
+ */
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libetpan/libetpan.h>
+
+#include "common.h"
+#include "migrate.h"
+
+/* Messages per FETCH when listing a folder. */
+#define MIG_IMAP_BATCH	1000
+
+static int
+mig_imap_fail(struct mig_imap *im, const char *what, int rc, char **err_r)
+{
+	const char *resp = im->imap != NULL ? im->imap->imap_response : NULL;
+
+	*err_r = xasprintf("%s server: %s failed (%d)%s%s", im->side, what,
+	    rc, resp != NULL ? ": " : "", resp != NULL ? resp : "");
+	return -1;
+}
+
+int
+mig_imap_login(struct mig_imap *im, const struct mig_server *srv,
+    const char *login, const char *password, const char *side,
+    char **err_r)
+{
+	struct mailimap_capability_data *caps = NULL;
+	struct mailimap_mailbox_list *mb;
+	clist *list = NULL;
+	char *user;
+	int rc;
+
+	memset(im, 0, sizeof(*im));
+	im->side = side;
+	if ((im->imap = mailimap_new(0, NULL)) == NULL)
+		fatalx("mailimap_new");
+	rc = mailimap_socket_connect(im->imap, srv->host, (uint16_t)srv->port);
+	if (rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
+	    rc != MAILIMAP_NO_ERROR_AUTHENTICATED) {
+		*err_r = xasprintf("%s server %s:%d: cannot connect (%d)",
+		    side, srv->host, srv->port, rc);
+		mig_imap_logout(im);
+		return -1;
+	}
+	/* Dovecot's master users: "user*master" with the master's password. */
+	if (password == NULL) {
+		user = xasprintf("%s*%s", login, srv->master);
+		rc = mailimap_login(im->imap, user, srv->master_password);
+		free(user);
+	} else
+		rc = mailimap_login(im->imap, login, password);
+	if (rc != MAILIMAP_NO_ERROR) {
+		mig_imap_fail(im, "LOGIN", rc, err_r);
+		mig_imap_logout(im);
+		return -1;
+	}
+	/* The capabilities after login may differ from the greeting's. */
+	if (mailimap_capability(im->imap, &caps) == MAILIMAP_NO_ERROR)
+		mailimap_capability_data_free(caps);
+	im->uidplus = mailimap_has_extension(im->imap, "UIDPLUS");
+	/* The separator: LIST "" "" (RFC 3501 section 6.3.8). */
+	im->sep = '/';
+	if (mailimap_list(im->imap, "", "", &list) == MAILIMAP_NO_ERROR &&
+	    list != NULL && !clist_isempty(list)) {
+		mb = clist_content(clist_begin(list));
+		if (mb->mb_delimiter != '\0')
+			im->sep = mb->mb_delimiter;
+	}
+	if (list != NULL)
+		mailimap_list_result_free(list);
+	return 0;
+}
+
+void
+mig_imap_logout(struct mig_imap *im)
+{
+	if (im->imap == NULL)
+		return;
+	if (im->imap->imap_stream != NULL)
+		mailimap_logout(im->imap);
+	mailimap_free(im->imap);
+	im->imap = NULL;
+}
+
+/* Whether a LIST entry can be selected (not \Noselect, \NonExistent). */
+static int
+mig_imap_selectable(const struct mailimap_mailbox_list *mb)
+{
+	const struct mailimap_mbx_list_oflag *of;
+	clistiter *it;
+
+	if (mb->mb_flag == NULL)
+		return 1;
+	if (mb->mb_flag->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
+	    mb->mb_flag->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
+		return 0;
+	for (it = clist_begin(mb->mb_flag->mbf_oflags); it != NULL;
+	    it = clist_next(it)) {
+		of = clist_content(it);
+		if (of->of_type == MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT &&
+		    strcasecmp(of->of_flag_ext, "NonExistent") == 0)
+			return 0;
+	}
+	return 1;
+}
+
+int
+mig_imap_folders(struct mig_imap *im, char ***names, size_t *n,
+    char **err_r)
+{
+	struct mailimap_mailbox_list *mb;
+	clist *list = NULL;
+	clistiter *it;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = mailimap_list(im->imap, "", "*", &list)) !=
+	    MAILIMAP_NO_ERROR)
+		return mig_imap_fail(im, "LIST", rc, err_r);
+	for (it = clist_begin(list); it != NULL; it = clist_next(it)) {
+		mb = clist_content(it);
+		if (!mig_imap_selectable(mb))
+			continue;
+		*names = xreallocarray(*names, *n + 1, sizeof(**names));
+		(*names)[(*n)++] = xstrdup(mb->mb_name);
+	}
+	mailimap_list_result_free(list);
+	return 0;
+}
+
+int
+mig_imap_create(struct mig_imap *im, const char *name, char **err_r)
+{
+	int rc;
+
+	if ((rc = mailimap_create(im->imap, name)) != MAILIMAP_NO_ERROR)
+		return mig_imap_fail(im, "CREATE", rc, err_r);
+	return 0;
+}
+
+int
+mig_imap_select(struct mig_imap *im, const char *name, int readonly,
+    uint32_t *uidvalidity, char **err_r)
+{
+	int rc;
+
+	rc = readonly ? mailimap_examine(im->imap, name) :
+	    mailimap_select(im->imap, name);
+	if (rc != MAILIMAP_NO_ERROR)
+		return mig_imap_fail(im, readonly ? "EXAMINE" : "SELECT", rc,
+		    err_r);
+	*uidvalidity = im->imap->imap_selection_info->sel_uidvalidity;
+	return 0;
+}
+
+static int
+mig_imap_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The canonical flags string of a FETCH FLAGS answer. */
+static char *
+mig_imap_flags(const struct mailimap_msg_att_dynamic *dyn)
+{
+	static const char *const system[] = {
+		[MAILIMAP_FLAG_ANSWERED] = "\\Answered",
+		[MAILIMAP_FLAG_FLAGGED] = "\\Flagged",
+		[MAILIMAP_FLAG_DELETED] = "\\Deleted",
+		[MAILIMAP_FLAG_SEEN] = "\\Seen",
+		[MAILIMAP_FLAG_DRAFT] = "\\Draft",
+	};
+	const struct mailimap_flag_fetch *ff;
+	const struct mailimap_flag *f;
+	char **words = NULL, *out;
+	size_t n = 0, len = 1, i;
+	clistiter *it;
+
+	for (it = dyn != NULL && dyn->att_list != NULL ?
+	    clist_begin(dyn->att_list) : NULL; it != NULL;
+	    it = clist_next(it)) {
+		ff = clist_content(it);
+		if (ff->fl_type != MAILIMAP_FLAG_FETCH_OTHER ||
+		    (f = ff->fl_flag) == NULL)
+			continue;
+		words = xreallocarray(words, n + 1, sizeof(*words));
+		if (f->fl_type == MAILIMAP_FLAG_KEYWORD)
+			words[n] = xstrdup(f->fl_data.fl_keyword);
+		else if (f->fl_type == MAILIMAP_FLAG_EXTENSION)
+			words[n] = xasprintf("\\%s", f->fl_data.fl_extension);
+		else
+			words[n] = xstrdup(system[f->fl_type]);
+		len += strlen(words[n++]) + 1;
+	}
+	qsort(words, n, sizeof(*words), mig_imap_cmp);
+	out = xmalloc(len);
+	*out = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(words[i], words[i - 1]) == 0)
+			continue;
+		if (*out != '\0')
+			strcat(out, " ");
+		strcat(out, words[i]);
+	}
+	for (i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
+	return out;
+}
+
+/* A flag list for APPEND or STORE from a canonical string. */
+static struct mailimap_flag_list *
+mig_imap_flag_list(const char *flags)
+{
+	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+	struct mailimap_flag *f;
+	char *copy = xstrdup(flags), *w, *last = NULL;
+
+	for (w = strtok_r(copy, " ", &last); w != NULL;
+	    w = strtok_r(NULL, " ", &last)) {
+		if (strcasecmp(w, "\\Answered") == 0)
+			f = mailimap_flag_new_answered();
+		else if (strcasecmp(w, "\\Flagged") == 0)
+			f = mailimap_flag_new_flagged();
+		else if (strcasecmp(w, "\\Deleted") == 0)
+			f = mailimap_flag_new_deleted();
+		else if (strcasecmp(w, "\\Seen") == 0)
+			f = mailimap_flag_new_seen();
+		else if (strcasecmp(w, "\\Draft") == 0)
+			f = mailimap_flag_new_draft();
+		else if (*w == '\\')
+			f = mailimap_flag_new_flag_extension(xstrdup(w + 1));
+		else
+			f = mailimap_flag_new_flag_keyword(xstrdup(w));
+		if (f == NULL || mailimap_flag_list_add(fl, f) !=
+		    MAILIMAP_NO_ERROR)
+			fatalx("mig_imap_flag_list: out of memory");
+	}
+	free(copy);
+	return fl;
+}
+
+/* An INTERNALDATE as a time (its zone is +HHMM as a number). */
+static time_t
+mig_imap_time(const struct mailimap_date_time *dt)
+{
+	struct tm tm;
+	int off;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = dt->dt_year - 1900;
+	tm.tm_mon = dt->dt_month - 1;
+	tm.tm_mday = dt->dt_day;
+	tm.tm_hour = dt->dt_hour;
+	tm.tm_min = dt->dt_min;
+	tm.tm_sec = dt->dt_sec;
+	off = (dt->dt_zone / 100) * 3600 + (dt->dt_zone % 100) * 60;
+	return timegm(&tm) - off;
+}
+
+/* The Message-ID in a "Message-ID: ..." header section, or NULL. */
+static char *
+mig_imap_msgid(const char *text, size_t len)
+{
+	struct msg *m;
+	const char *err;
+	char *v, *id = NULL;
+
+	if (msg_parse(text, len, &m, &err) == -1)
+		return NULL;
+	if ((v = msg_get_unfolded(m, "Message-ID")) != NULL) {
+		id = msgid_extract(v);
+		free(v);
+	}
+	msg_free(&m);
+	return id;
+}
+
+/* One FETCH answer into a mig_msg. */
+static void
+mig_imap_msg(const struct mailimap_msg_att *att, struct mig_msg *m)
+{
+	const struct mailimap_msg_att_item *item;
+	const struct mailimap_msg_att_static *st;
+	const struct mailimap_msg_att_body_section *bs;
+	clistiter *it;
+
+	memset(m, 0, sizeof(*m));
+	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
+		item = clist_content(it);
+		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+			free(m->flags);
+			m->flags = mig_imap_flags(item->att_data.att_dyn);
+			continue;
+		}
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		st = item->att_data.att_static;
+		switch (st->att_type) {
+		case MAILIMAP_MSG_ATT_UID:
+			m->uid = st->att_data.att_uid;
+			break;
+		case MAILIMAP_MSG_ATT_RFC822_SIZE:
+			m->size = st->att_data.att_rfc822_size;
+			break;
+		case MAILIMAP_MSG_ATT_INTERNALDATE:
+			if (st->att_data.att_internal_date != NULL)
+				m->date = mig_imap_time(
+				    st->att_data.att_internal_date);
+			break;
+		case MAILIMAP_MSG_ATT_BODY_SECTION:
+			bs = st->att_data.att_body_section;
+			if (bs != NULL && bs->sec_body_part != NULL)
+				m->msgid = mig_imap_msgid(bs->sec_body_part,
+				    bs->sec_length);
+			break;
+		}
+	}
+	if (m->flags == NULL)
+		m->flags = xstrdup("");
+}
+
+static int
+mig_imap_uid_cmp(const void *a, const void *b)
+{
+	const struct mig_msg *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+int
+mig_imap_list(struct mig_imap *im, int keys, struct mig_msg **out,
+    size_t *n, char **err_r)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	struct mig_msg *v = NULL;
+	clist *result, *hdrs;
+	clistiter *it;
+	uint32_t exists = im->imap->imap_selection_info->sel_exists, first;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	/* By sequence numbers in batches: bounded answers. */
+	for (first = 1; first <= exists; first += MIG_IMAP_BATCH) {
+		ft = mailimap_fetch_type_new_fetch_att_list_empty();
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_uid());
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_flags());
+		if (keys) {
+			mailimap_fetch_type_new_fetch_att_list_add(ft,
+			    mailimap_fetch_att_new_rfc822_size());
+			mailimap_fetch_type_new_fetch_att_list_add(ft,
+			    mailimap_fetch_att_new_internaldate());
+			hdrs = clist_new();
+			clist_append(hdrs, xstrdup("MESSAGE-ID"));
+			mailimap_fetch_type_new_fetch_att_list_add(ft,
+			    mailimap_fetch_att_new_body_peek_section(
+			    mailimap_section_new_header_fields(
+			    mailimap_header_list_new(hdrs))));
+		}
+		set = mailimap_set_new_interval(first,
+		    first + MIG_IMAP_BATCH - 1 < exists ?
+		    first + MIG_IMAP_BATCH - 1 : exists);
+		rc = mailimap_fetch(im->imap, set, ft, &result);
+		mailimap_set_free(set);
+		mailimap_fetch_type_free(ft);
+		if (rc != MAILIMAP_NO_ERROR) {
+			mig_imap_msgs_free(v, *n);
+			*n = 0;
+			return mig_imap_fail(im, "FETCH", rc, err_r);
+		}
+		for (it = clist_begin(result); it != NULL;
+		    it = clist_next(it)) {
+			if (*n == cap) {
+				cap = cap == 0 ? 256 : cap * 2;
+				v = xreallocarray(v, cap, sizeof(*v));
+			}
+			mig_imap_msg(clist_content(it), &v[*n]);
+			if (v[*n].uid == 0)
+				free(v[*n].flags), free(v[*n].msgid);
+			else
+				(*n)++;
+		}
+		mailimap_fetch_list_free(result);
+	}
+	qsort(v, *n, sizeof(*v), mig_imap_uid_cmp);
+	*out = v;
+	return 0;
+}
+
+void
+mig_imap_msgs_free(struct mig_msg *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].flags);
+		free(v[i].msgid);
+	}
+	free(v);
+}
+
+int
+mig_imap_copy(struct mig_imap *src, uint32_t uid, struct mig_imap *dst,
+    const char *folder, uint32_t *new_uid, size_t *size, char **err_r)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	struct mailimap_flag_list *fl = NULL;
+	struct mailimap_date_time *date = NULL;
+	const struct mailimap_msg_att_item *item;
+	const struct mailimap_msg_att_static *st;
+	const char *body = NULL;
+	size_t len = 0;
+	clist *result;
+	clistiter *it;
+	char *flags = NULL;
+	uint32_t validity;
+	int rc;
+
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_flags());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_internaldate());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(mailimap_section_new(
+	    NULL)));
+	set = mailimap_set_new_single(uid);
+	rc = mailimap_uid_fetch(src->imap, set, ft, &result);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (rc != MAILIMAP_NO_ERROR)
+		return mig_imap_fail(src, "UID FETCH", rc, err_r);
+	it = clist_begin(result);
+	for (it = it != NULL ? clist_begin(((struct mailimap_msg_att *)
+	    clist_content(it))->att_list) : NULL; it != NULL;
+	    it = clist_next(it)) {
+		item = clist_content(it);
+		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+			free(flags);
+			flags = mig_imap_flags(item->att_data.att_dyn);
+		} else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC) {
+			st = item->att_data.att_static;
+			if (st->att_type == MAILIMAP_MSG_ATT_INTERNALDATE)
+				date = st->att_data.att_internal_date;
+			else if (st->att_type ==
+			    MAILIMAP_MSG_ATT_BODY_SECTION &&
+			    st->att_data.att_body_section != NULL) {
+				body = st->att_data.att_body_section->
+				    sec_body_part;
+				len = st->att_data.att_body_section->
+				    sec_length;
+			}
+		}
+	}
+	if (body == NULL) {
+		/* Expunged meanwhile: nothing to copy. */
+		free(flags);
+		mailimap_fetch_list_free(result);
+		*err_r = xasprintf("old server: UID %u is gone", uid);
+		return 1;
+	}
+	fl = mig_imap_flag_list(flags != NULL ? flags : "");
+	*new_uid = 0;
+	*size = len;
+	if (dst->uidplus)
+		rc = mailimap_uidplus_append(dst->imap, folder, fl, date, body,
+		    len, &validity, new_uid);
+	else
+		rc = mailimap_append(dst->imap, folder, fl, date, body, len);
+	mailimap_flag_list_free(fl);
+	free(flags);
+	mailimap_fetch_list_free(result);
+	if (rc == MAILIMAP_ERROR_APPEND) {
+		/* A NO: the server will not take this one (too big...). */
+		mig_imap_fail(dst, "APPEND", rc, err_r);
+		return 1;
+	}
+	if (rc != MAILIMAP_NO_ERROR)
+		return mig_imap_fail(dst, "APPEND", rc, err_r);
+	return 0;
+}
+
+int
+mig_imap_store(struct mig_imap *im, uint32_t uid, const char *flags,
+    char **err_r)
+{
+	struct mailimap_set *set = mailimap_set_new_single(uid);
+	struct mailimap_store_att_flags *sf;
+	int rc;
+
+	sf = mailimap_store_att_flags_new_set_flags_silent(
+	    mig_imap_flag_list(flags));
+	rc = mailimap_uid_store(im->imap, set, sf);
+	mailimap_store_att_flags_free(sf);
+	mailimap_set_free(set);
+	if (rc != MAILIMAP_NO_ERROR)
+		return mig_imap_fail(im, "UID STORE", rc, err_r);
+	return 0;
+}
+
+int
+mig_imap_expunge(struct mig_imap *im, const uint32_t *uids, size_t n,
+    char **err_r)
+{
+	struct mailimap_set *set;
+	struct mailimap_store_att_flags *sf;
+	struct mailimap_flag_list *fl;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	set = mailimap_set_new_empty();
+	for (i = 0; i < n; i++)
+		mailimap_set_add_single(set, uids[i]);
+	fl = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
+	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
+	rc = mailimap_uid_store(im->imap, set, sf);
+	mailimap_store_att_flags_free(sf);
+	if (rc == MAILIMAP_NO_ERROR)
+		/* RFC 4315: only these, not others marked \Deleted. */
+		rc = im->uidplus ? mailimap_uid_expunge(im->imap, set) :
+		    mailimap_expunge(im->imap);
+	mailimap_set_free(set);
+	if (rc != MAILIMAP_NO_ERROR)
+		return mig_imap_fail(im, "EXPUNGE", rc, err_r);
+	return 0;
+}

@@ -1,0 +1,536 @@
+/*
+ * mig_sync.c: one account, old server to new, folder by folder.
+ *
+ * For each folder the old side's messages are listed (UID and flags), and
+ * the state says which were copied, to which new UID.  What is not yet
+ * copied is first looked for on the new side by content (Message-ID,
+ * size and INTERNALDATE; two messages alike are two, so each new message
+ * answers for one old one): that is how a run killed between APPEND and
+ * the state's commit, or a changed UIDVALIDITY, costs no duplicate.  The
+ * rest is copied with its flags, keywords and INTERNALDATE, the new UID
+ * taken from APPENDUID (RFC 4315).  Then flags that changed on the old
+ * side since are set again on the new one, and with --sync-deletes what
+ * the old side no longer has is expunged on the new.
+ *
+ * A message the new server refuses (too large, say) is reported and the
+ * run goes on; anything else that fails ends the account's run, and the
+ * next run carries on from what the state recorded.
+ */
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+#include "migrate.h"
+
+/* Copies recorded per transaction of the state. */
+#define MIG_SYNC_COMMIT_EVERY	100
+
+struct mig_sync {
+	const struct mig_conf *conf;
+	struct mig_state *st;
+	const struct mig_account *a;
+	const struct mig_options *opt;
+	struct mig_stats *stats;
+	struct mig_imap old, new;
+	char		**new_folders;
+	size_t		 nnew_folders;
+};
+
+char *
+mig_sync_name(const struct mig_conf *conf, const char *old, char old_sep,
+    char new_sep)
+{
+	const char *rest = NULL, *base = NULL;
+	char *out, *p;
+	size_t i, n;
+
+	if (strcasecmp(old, "INBOX") == 0)
+		return xstrdup("INBOX");
+	for (i = 0; i < conf->nexcludes; i++)
+		if (fnmatch(conf->excludes[i], old, 0) == 0)
+			return NULL;
+	for (i = 0; i < conf->nmaps && base == NULL; i++) {
+		n = strlen(conf->maps[i].from);
+		if (strcmp(old, conf->maps[i].from) == 0) {
+			base = conf->maps[i].to;
+			rest = "";
+		} else if (strncmp(old, conf->maps[i].from, n) == 0 &&
+		    old[n] == old_sep) {
+			base = conf->maps[i].to;
+			rest = old + n;
+		}
+	}
+	if (base == NULL) {
+		base = "";
+		rest = old;
+	}
+	/*
+	 * The path's components stay; the separator changes.  A character
+	 * that is the new separator inside a component would split it: it
+	 * becomes "_".
+	 */
+	out = xasprintf("%s%s", base, rest);
+	for (p = out + strlen(base); *p != '\0'; p++) {
+		if (*p == old_sep)
+			*p = new_sep;
+		else if (*p == new_sep)
+			*p = '_';
+	}
+	return out;
+}
+
+/* Order by content key: Message-ID, size, date. */
+static int
+mig_sync_key_cmp(const struct mig_msg *x, const struct mig_msg *y)
+{
+	int c;
+
+	if (x->msgid == NULL || y->msgid == NULL) {
+		if (x->msgid != y->msgid)
+			return x->msgid == NULL ? -1 : 1;
+	} else if ((c = strcmp(x->msgid, y->msgid)) != 0)
+		return c;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return 0;
+}
+
+static int
+mig_sync_key_qsort(const void *a, const void *b)
+{
+	return mig_sync_key_cmp(a, b);
+}
+
+/* An unclaimed new message with m's content, or NULL; claims it. */
+static struct mig_msg *
+mig_sync_claim(struct mig_msg *by_key, size_t n, const struct mig_msg *m)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (mig_sync_key_cmp(&by_key[mid], m) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && mig_sync_key_cmp(&by_key[lo], m) == 0; lo++)
+		if (!by_key[lo].claimed) {
+			by_key[lo].claimed = 1;
+			return &by_key[lo];
+		}
+	return NULL;
+}
+
+static const struct mig_msg *
+mig_sync_by_uid(const struct mig_msg *v, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v[mid].uid == uid)
+			return &v[mid];
+		if (v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int
+mig_sync_copied_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct mig_copied *)a)->old_uid;
+	uint32_t y = ((const struct mig_copied *)b)->old_uid;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+mig_sync_has_folder(const struct mig_sync *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nnew_folders; i++)
+		if (strcmp(s->new_folders[i], name) == 0 ||
+		    (strcasecmp(name, "INBOX") == 0 &&
+		    strcasecmp(s->new_folders[i], "INBOX") == 0))
+			return 1;
+	return 0;
+}
+
+/* Mark new messages with the given UIDs as claimed. */
+static void
+mig_sync_claim_uid(struct mig_msg *v, size_t n, uint32_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].uid == uid) {
+			v[i].claimed = 1;
+			return;
+		}
+}
+
+/* Mark the old messages the state has a live copy of; how many are not. */
+static size_t
+mig_sync_mark(const struct mig_msg *olds, size_t nold,
+    const struct mig_copied *copied, size_t ncopied, int *mapped)
+{
+	const struct mig_copied *c;
+	struct mig_copied key;
+	size_t i, unmapped = 0;
+
+	for (i = 0; i < nold; i++) {
+		key.old_uid = olds[i].uid;
+		c = bsearch(&key, copied, ncopied, sizeof(*copied),
+		    mig_sync_copied_cmp);
+		mapped[i] = c != NULL && c->new_uid != 0;
+		unmapped += !mapped[i];
+	}
+	return unmapped;
+}
+
+static int
+mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
+{
+	struct mig_stats *stats = s->stats;
+	struct mig_folder f;
+	struct mig_msg *olds = NULL, *news = NULL, *by_key = NULL, *hit;
+	const struct mig_msg *om, *nm;
+	struct mig_copied *copied = NULL;
+	uint32_t ouv, nuv, new_uid, *gone = NULL;
+	size_t nold = 0, nnew = 0, ncopied = 0, ngone = 0, i;
+	size_t size, pending = 0;
+	char *new_name, *why = NULL;
+	int rc = -1, r, *mapped = NULL;
+	long long before = stats->copied;
+
+	if ((new_name = mig_sync_name(s->conf, old_name, s->old.sep,
+	    s->new.sep)) == NULL) {
+		log_info("event=folder account=%s folder=%s result=excluded",
+		    log_q(s->a->name), log_q(old_name));
+		return 0;
+	}
+	if (!mig_sync_has_folder(s, new_name)) {
+		if (mig_imap_create(&s->new, new_name, err_r) == -1)
+			goto out;
+		s->new_folders = xreallocarray(s->new_folders,
+		    s->nnew_folders + 1, sizeof(*s->new_folders));
+		s->new_folders[s->nnew_folders++] = xstrdup(new_name);
+	}
+	if (mig_imap_select(&s->old, old_name, 1, &ouv, err_r) == -1 ||
+	    mig_imap_select(&s->new, new_name, 0, &nuv, err_r) == -1 ||
+	    mig_state_begin(s->st, err_r) == -1)
+		goto out;
+	if (mig_state_folder(s->st, s->a->name, old_name, new_name, ouv, nuv,
+	    &f, err_r) == -1 ||
+	    mig_state_copied(s->st, f.id, &copied, &ncopied, err_r) == -1 ||
+	    mig_imap_list(&s->old, 0, &olds, &nold, err_r) == -1)
+		goto rollback;
+
+	if (mig_imap_list(&s->new, 0, &news, &nnew, err_r) == -1)
+		goto rollback;
+	/* A recorded copy the new side lost is copied again. */
+	for (i = 0; i < ncopied; i++) {
+		if (mig_sync_by_uid(news, nnew, copied[i].new_uid) != NULL)
+			continue;
+		if (mig_state_forget(s->st, f.id, copied[i].old_uid,
+		    err_r) == -1)
+			goto rollback;
+		copied[i].new_uid = 0;
+	}
+	mapped = xcalloc(nold + 1, sizeof(*mapped));
+	if (mig_sync_mark(olds, nold, copied, ncopied, mapped) > 0) {
+		/* Those not yet copied need their content keys, both sides. */
+		mig_imap_msgs_free(olds, nold);
+		mig_imap_msgs_free(news, nnew);
+		olds = news = NULL;
+		nold = nnew = 0;
+		if (mig_imap_list(&s->old, 1, &olds, &nold, err_r) == -1 ||
+		    mig_imap_list(&s->new, 1, &news, &nnew, err_r) == -1)
+			goto rollback;
+		free(mapped);
+		mapped = xcalloc(nold + 1, sizeof(*mapped));
+		mig_sync_mark(olds, nold, copied, ncopied, mapped);
+	}
+	by_key = xcalloc(nnew + 1, sizeof(*by_key));
+	memcpy(by_key, news, nnew * sizeof(*news));
+	for (i = 0; i < ncopied; i++)
+		if (copied[i].new_uid != 0)
+			mig_sync_claim_uid(by_key, nnew, copied[i].new_uid);
+	qsort(by_key, nnew, sizeof(*by_key), mig_sync_key_qsort);
+
+	for (i = 0; i < nold; i++) {
+		om = &olds[i];
+		if (mapped[i])
+			continue;
+		if ((hit = mig_sync_claim(by_key, nnew, om)) != NULL) {
+			/* Copied by a run that died before recording it. */
+			if ((strcmp(hit->flags, om->flags) != 0 &&
+			    mig_imap_store(&s->new, hit->uid, om->flags,
+			    err_r) == -1) || mig_state_put(s->st, f.id,
+			    om->uid, hit->uid, om->flags, err_r) == -1)
+				goto rollback;
+			stats->matched++;
+			continue;
+		}
+		r = mig_imap_copy(&s->old, om->uid, &s->new, new_name,
+		    &new_uid, &size, &why);
+		if (r == -1) {
+			*err_r = why;
+			why = NULL;
+			goto rollback;
+		}
+		if (r == 1) {
+			log_warnx("event=copy account=%s folder=%s uid=%u"
+			    " size=%u result=refused error=%s",
+			    log_q(s->a->name), log_q(old_name), om->uid,
+			    om->size, log_q(why));
+			free(why);
+			why = NULL;
+			stats->refused++;
+			continue;
+		}
+		stats->copied++;
+		stats->bytes += size;
+		/* Without UIDPLUS the next run finds it by content. */
+		if (new_uid != 0 && mig_state_put(s->st, f.id, om->uid,
+		    new_uid, om->flags, err_r) == -1)
+			goto rollback;
+		if (++pending == MIG_SYNC_COMMIT_EVERY) {
+			if (mig_state_commit(s->st, err_r) == -1 ||
+			    mig_state_begin(s->st, err_r) == -1)
+				goto out;
+			pending = 0;
+		}
+	}
+
+	/* Flags changed since, and with --sync-deletes, deletions. */
+	for (i = 0; i < ncopied; i++) {
+		if (copied[i].new_uid == 0)
+			continue;
+		om = mig_sync_by_uid(olds, nold, copied[i].old_uid);
+		if (om == NULL) {
+			if (!s->opt->sync_deletes)
+				continue;
+			gone = xreallocarray(gone, ngone + 1, sizeof(*gone));
+			gone[ngone++] = copied[i].new_uid;
+			if (mig_state_forget(s->st, f.id, copied[i].old_uid,
+			    err_r) == -1)
+				goto rollback;
+			continue;
+		}
+		nm = mig_sync_by_uid(news, nnew, copied[i].new_uid);
+		if (nm == NULL || strcmp(om->flags, nm->flags) == 0)
+			continue;
+		if (mig_imap_store(&s->new, nm->uid, om->flags, err_r) == -1 ||
+		    mig_state_put(s->st, f.id, om->uid, nm->uid, om->flags,
+		    err_r) == -1)
+			goto rollback;
+		stats->flagged++;
+	}
+	if (mig_imap_expunge(&s->new, gone, ngone, err_r) == -1)
+		goto rollback;
+	stats->deleted += ngone;
+	if (mig_state_commit(s->st, err_r) == -1)
+		goto out;
+	stats->folders++;
+	log_info("event=folder account=%s folder=%s new=%s messages=%zu"
+	    " copied=%lld result=synced", log_q(s->a->name), log_q(old_name),
+	    log_q(new_name), nold, stats->copied - before);
+	rc = 0;
+	goto out;
+rollback:
+	{
+		char *ignore = NULL;
+
+		if (mig_state_commit(s->st, &ignore) == -1)
+			free(ignore);
+	}
+out:
+	free(gone);
+	free(by_key);
+	free(mapped);
+	mig_imap_msgs_free(olds, nold);
+	mig_imap_msgs_free(news, nnew);
+	mig_state_copied_free(copied, ncopied);
+	free(new_name);
+	return rc;
+}
+
+/* Log in on both sides as the account says. */
+static int
+mig_sync_login(struct mig_sync *s, char **err_r)
+{
+	const struct mig_account *a = s->a;
+
+	if (mig_imap_login(&s->old, &s->conf->old, a->old_login != NULL ?
+	    a->old_login : a->name, a->old_password, "old", err_r) == -1)
+		return -1;
+	if (mig_imap_login(&s->new, &s->conf->new, a->new_login != NULL ?
+	    a->new_login : a->name, a->new_password, "new", err_r) == -1) {
+		mig_imap_logout(&s->old);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+mig_sync_done(struct mig_sync *s)
+{
+	size_t i;
+
+	mig_imap_logout(&s->old);
+	mig_imap_logout(&s->new);
+	for (i = 0; i < s->nnew_folders; i++)
+		free(s->new_folders[i]);
+	free(s->new_folders);
+}
+
+int
+mig_sync_account(const struct mig_conf *conf, struct mig_state *st,
+    const struct mig_account *a, const struct mig_options *opt,
+    struct mig_stats *stats, char **err_r)
+{
+	struct mig_sync s;
+	char **folders = NULL;
+	size_t nfolders = 0, i;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	memset(stats, 0, sizeof(*stats));
+	s.conf = conf;
+	s.st = st;
+	s.a = a;
+	s.opt = opt;
+	s.stats = stats;
+	if (mig_state_account(st, a->name, 0, 0, err_r) == -1 ||
+	    mig_sync_login(&s, err_r) == -1)
+		return -1;
+	if (mig_imap_folders(&s.old, &folders, &nfolders, err_r) == -1 ||
+	    mig_imap_folders(&s.new, &s.new_folders, &s.nnew_folders,
+	    err_r) == -1)
+		goto out;
+	for (i = 0; i < nfolders; i++)
+		if (mig_sync_folder(&s, folders[i], err_r) == -1)
+			goto out;
+	rc = mig_state_account(st, a->name, 1, stats->bytes, err_r);
+out:
+	for (i = 0; i < nfolders; i++)
+		free(folders[i]);
+	free(folders);
+	mig_sync_done(&s);
+	return rc;
+}
+
+/* Order for verify: the content key, then the flags. */
+static int
+mig_sync_full_cmp(const void *a, const void *b)
+{
+	const struct mig_msg *x = a, *y = b;
+	int c;
+
+	if ((c = mig_sync_key_cmp(x, y)) != 0)
+		return c;
+	return strcmp(x->flags, y->flags);
+}
+
+static void
+mig_sync_show(const char *folder, const char *what, const struct mig_msg *m)
+{
+	printf("  %s: %s Message-ID %s, %u octets, date %lld, flags (%s)\n",
+	    folder, what, m->msgid != NULL ? m->msgid : "(none)", m->size,
+	    (long long)m->date, m->flags);
+}
+
+int
+mig_sync_verify(const struct mig_conf *conf, const struct mig_account *a,
+    char **err_r)
+{
+	struct mig_sync s;
+	struct mig_msg *olds = NULL, *news = NULL;
+	char **folders = NULL, *new_name;
+	size_t nfolders = 0, nold = 0, nnew = 0, i, j, k, shown;
+	uint32_t uv;
+	int c, bad = 0, rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.conf = conf;
+	s.a = a;
+	if (mig_sync_login(&s, err_r) == -1)
+		return -1;
+	if (mig_imap_folders(&s.old, &folders, &nfolders, err_r) == -1)
+		goto out;
+	for (i = 0; i < nfolders; i++) {
+		if ((new_name = mig_sync_name(conf, folders[i], s.old.sep,
+		    s.new.sep)) == NULL)
+			continue;
+		if (mig_imap_select(&s.old, folders[i], 1, &uv, err_r) ==
+		    -1 || mig_imap_list(&s.old, 1, &olds, &nold, err_r) ==
+		    -1) {
+			free(new_name);
+			goto out;
+		}
+		if (mig_imap_select(&s.new, new_name, 1, &uv, err_r) == -1) {
+			printf("%s: missing on the new server as %s (%zu"
+			    " messages)\n", folders[i], new_name, nold);
+			free(*err_r);
+			*err_r = NULL;
+			bad = 1;
+		} else if (mig_imap_list(&s.new, 1, &news, &nnew, err_r) ==
+		    -1) {
+			free(new_name);
+			goto out;
+		}
+		qsort(olds, nold, sizeof(*olds), mig_sync_full_cmp);
+		qsort(news, nnew, sizeof(*news), mig_sync_full_cmp);
+		for (j = k = 0, shown = 0, c = 0; j < nold || k < nnew;) {
+			c = j == nold ? 1 : k == nnew ? -1 :
+			    mig_sync_full_cmp(&olds[j], &news[k]);
+			if (c == 0) {
+				j++, k++;
+				continue;
+			}
+			bad = 1;
+			if (shown++ < 10)
+				mig_sync_show(folders[i], c < 0 ?
+				    "missing on the new server" :
+				    "only on the new server", c < 0 ?
+				    &olds[j] : &news[k]);
+			if (c < 0)
+				j++;
+			else
+				k++;
+		}
+		printf("%s %s -> %s: %zu old, %zu new%s\n", shown == 0 &&
+		    nold == nnew ? "ok" : "DIFFERENT", folders[i], new_name,
+		    nold, nnew, shown > 10 ? " (the first 10 differences"
+		    " shown)" : "");
+		mig_imap_msgs_free(olds, nold);
+		mig_imap_msgs_free(news, nnew);
+		olds = news = NULL;
+		nold = nnew = 0;
+		free(new_name);
+	}
+	printf("%s: %s\n", a->name, bad ? "the new server DIFFERS" :
+	    "both servers have the same messages with the same flags and"
+	    " dates");
+	rc = bad;
+out:
+	mig_imap_msgs_free(olds, nold);
+	mig_imap_msgs_free(news, nnew);
+	for (i = 0; i < nfolders; i++)
+		free(folders[i]);
+	free(folders);
+	mig_sync_done(&s);
+	return rc;
+}

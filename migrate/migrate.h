@@ -1,0 +1,183 @@
+/*
+ * migrate.h: syncmigrate, the per-account IMAP to IMAP migration tool.
+ *
+ * mig_conf.c reads the configuration (the two servers, the accounts, the
+ * folder mapping), mig_state.c keeps what was copied in SQLite,
+ * mig_imap.c talks IMAP through libetpan's mailimap, mig_sync.c copies
+ * one account, and syncmigrate.c is the command line.  It is a command
+ * run at night, one account after another: it blocks on the network,
+ * which is why it is a program of its own and not part of syncd's loop.
+ */
+
+#ifndef SYNCOM_MIGRATE_H
+#define SYNCOM_MIGRATE_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct mailimap;
+struct mailimap_date_time;
+struct sqlite3;
+
+/* mig_conf.c */
+struct mig_server {
+	char		*host;
+	int		 port;
+	char		*master;	/* Dovecot master user, or NULL */
+	char		*master_password;
+};
+
+struct mig_account {
+	TAILQ_ENTRY(mig_account) entry;
+	char		*name;
+	char		*old_login, *old_password;	/* NULL: by master */
+	char		*new_login, *new_password;
+	int		 line;
+};
+TAILQ_HEAD(mig_accounts, mig_account);
+
+struct mig_map {
+	char		*from;		/* old name, with the old separator */
+	char		*to;		/* new name, with the new separator */
+};
+
+struct mig_conf {
+	struct mig_server old, new;
+	char		*state;		/* the SQLite file */
+	struct mig_map	*maps;
+	size_t		 nmaps;
+	char		**excludes;	/* fnmatch patterns on old names */
+	size_t		 nexcludes;
+	struct mig_accounts accounts;
+};
+
+struct mig_conf	*mig_conf_load(const char *path, char **err_r);
+void		 mig_conf_free(struct mig_conf **);
+struct mig_account *mig_conf_account(const struct mig_conf *, const char *);
+
+/* mig_state.c: what was copied, per account and folder. */
+struct mig_state;
+struct mig_folder {
+	int64_t		 id;
+	uint32_t	 old_uidvalidity, new_uidvalidity;
+};
+/* One message of a folder already on the new side. */
+struct mig_copied {
+	uint32_t	 old_uid, new_uid;
+	char		*flags;
+};
+struct mig_state *mig_state_open(const char *path, char **err_r);
+void		 mig_state_close(struct mig_state **);
+/*
+ * The folder's row (made if missing).  When either side's UIDVALIDITY
+ * changed, the UIDs recorded for it mean nothing any more: they go, and
+ * the folder is matched again by content.
+ */
+int		 mig_state_folder(struct mig_state *, const char *account,
+		    const char *old_name, const char *new_name,
+		    uint32_t old_uidvalidity, uint32_t new_uidvalidity,
+		    struct mig_folder *, char **err_r);
+/* The folder's copied messages by old UID, ascending. */
+int		 mig_state_copied(struct mig_state *, int64_t folder,
+		    struct mig_copied **, size_t *n, char **err_r);
+void		 mig_state_copied_free(struct mig_copied *, size_t);
+int		 mig_state_begin(struct mig_state *, char **err_r);
+int		 mig_state_commit(struct mig_state *, char **err_r);
+int		 mig_state_put(struct mig_state *, int64_t folder,
+		    uint32_t old_uid, uint32_t new_uid, const char *flags,
+		    char **err_r);
+int		 mig_state_forget(struct mig_state *, int64_t folder,
+		    uint32_t old_uid, char **err_r);
+/*
+ * An account's run started (done 0) or finished (done 1, with the bytes
+ * it copied); the message count comes from what is recorded.
+ */
+int		 mig_state_account(struct mig_state *, const char *account,
+		    int done, long long bytes, char **err_r);
+/* Print every account's state (status). */
+int		 mig_state_print(struct mig_state *, const struct mig_conf *,
+		    char **err_r);
+
+/* mig_imap.c */
+struct mig_imap {
+	struct mailimap	*imap;
+	char		 sep;		/* the hierarchy separator */
+	int		 uidplus;
+	const char	*side;		/* "old" or "new", for messages */
+};
+/* What a folder listing says of one message. */
+struct mig_msg {
+	uint32_t	 uid;
+	char		*flags;		/* canonical: sorted, no \Recent */
+	uint32_t	 size;
+	time_t		 date;		/* INTERNALDATE, as a time */
+	char		*msgid;		/* or NULL */
+	int		 claimed;	/* matched to an old message */
+};
+int		 mig_imap_login(struct mig_imap *, const struct mig_server *,
+		    const char *login, const char *password, const char *side,
+		    char **err_r);
+void		 mig_imap_logout(struct mig_imap *);
+/* Every selectable folder's name. */
+int		 mig_imap_folders(struct mig_imap *, char ***names,
+		    size_t *n, char **err_r);
+int		 mig_imap_create(struct mig_imap *, const char *name,
+		    char **err_r);
+int		 mig_imap_select(struct mig_imap *, const char *name,
+		    int readonly, uint32_t *uidvalidity, char **err_r);
+/*
+ * Every message of the selected folder by UID: with keys (size, date,
+ * Message-ID) or only UID and flags.
+ */
+int		 mig_imap_list(struct mig_imap *, int keys,
+		    struct mig_msg **, size_t *n, char **err_r);
+void		 mig_imap_msgs_free(struct mig_msg *, size_t);
+/*
+ * Copy one message from the selected folder of src to folder of dst,
+ * with its flags and INTERNALDATE; the new UID, 0 when dst has no
+ * UIDPLUS.  1 when dst refused the message itself (too large, say):
+ * *err_r says why and the run goes on.
+ */
+int		 mig_imap_copy(struct mig_imap *src, uint32_t uid,
+		    struct mig_imap *dst, const char *folder,
+		    uint32_t *new_uid, size_t *size, char **err_r);
+/* Replace the flags of a message of the selected folder. */
+int		 mig_imap_store(struct mig_imap *, uint32_t uid,
+		    const char *flags, char **err_r);
+/* Delete messages of the selected folder for good. */
+int		 mig_imap_expunge(struct mig_imap *, const uint32_t *uids,
+		    size_t n, char **err_r);
+
+/* mig_sync.c */
+struct mig_stats {
+	long long	 folders;
+	long long	 copied;
+	long long	 bytes;
+	long long	 matched;	/* already there: mapped, not copied */
+	long long	 flagged;	/* flags brought up to date */
+	long long	 deleted;
+	long long	 refused;	/* the new server would not take it */
+};
+struct mig_options {
+	int		 sync_deletes;
+	int		 verbose;
+};
+/* Bring the new side of the account up to date with the old. */
+int		 mig_sync_account(const struct mig_conf *, struct mig_state *,
+		    const struct mig_account *, const struct mig_options *,
+		    struct mig_stats *, char **err_r);
+/*
+ * Compare both sides folder by folder (counts, and the multiset of
+ * Message-ID, size, date and flags); 0 when they agree, 1 when not (what
+ * differs printed), -1 and why when it could not look.
+ */
+int		 mig_sync_verify(const struct mig_conf *,
+		    const struct mig_account *, char **err_r);
+/* The new side's name for an old folder, NULL when it is excluded. */
+char		*mig_sync_name(const struct mig_conf *, const char *old,
+		    char old_sep, char new_sep);
+
+#endif
