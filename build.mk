@@ -36,7 +36,7 @@ SMTP_OBJS = smtp/blacklist.o smtp/footer.o smtp/reactor.o \
 
 # The migration tool.
 MIGRATE_OBJS = migrate/mig_conf.o migrate/mig_state.o migrate/mig_imap.o \
-	migrate/mig_sync.o
+	migrate/mig_sync.o migrate/mig_tls.o
 
 PROGRAMS = syncd/syncd syncd/syncctl smtp/syncd-reactor smtp/syncd-milter \
 	migrate/syncmigrate

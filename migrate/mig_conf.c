@@ -1,10 +1,14 @@
 /*
  * mig_conf.c: syncmigrate's configuration, one statement a line:
  *
- *	old HOST:PORT			the server the mail leaves
- *	new HOST:PORT			the server it moves to
+ *	old HOST:PORT [starttls|tls|plain]	the server the mail leaves
+ *	new HOST:PORT [starttls|tls|plain]	the server it moves to
+ *	old-ca-file PATH		trusted CAs for its certificate
+ *	old-verify yes|no		check its certificate (default yes)
  *	old-master NAME PASSWORD	log in as "account*NAME" (Dovecot's
  *	new-master NAME PASSWORD	master users): no user passwords needed
+ *
+ * (and the same new-ca-file, new-verify for the new server).
  *	state PATH			the SQLite file of what was copied
  *	map OLD NEW			a folder renamed on the way
  *	exclude PATTERN			old folders not copied (fnmatch)
@@ -105,19 +109,42 @@ mig_conf_line(struct mig_conf *conf, char **w, int n, const char *path,
 {
 	struct mig_account *a;
 
-	if (strcmp(w[0], "old") == 0 && n == 2)
-		return mig_conf_server(&conf->old, w[1], path, line, err_r);
-	if (strcmp(w[0], "new") == 0 && n == 2)
-		return mig_conf_server(&conf->new, w[1], path, line, err_r);
+	struct mig_server *srv = strncmp(w[0], "old", 3) == 0 ? &conf->old :
+	    &conf->new;
+
+	if ((strcmp(w[0], "old") == 0 || strcmp(w[0], "new") == 0) &&
+	    (n == 2 || n == 3)) {
+		if (n == 3 && strcmp(w[2], "starttls") == 0)
+			srv->security = MIG_STARTTLS;
+		else if (n == 3 && strcmp(w[2], "tls") == 0)
+			srv->security = MIG_TLS;
+		else if (n == 3 && strcmp(w[2], "plain") == 0)
+			srv->security = MIG_PLAIN;
+		else if (n == 3)
+			return mig_conf_error(err_r, path, line, "'%s' is not"
+			    " starttls, tls or plain", w[2]);
+		return mig_conf_server(srv, w[1], path, line, err_r);
+	}
+	if ((strcmp(w[0], "old-ca-file") == 0 ||
+	    strcmp(w[0], "new-ca-file") == 0) && n == 2) {
+		free(srv->ca_file);
+		srv->ca_file = xstrdup(w[1]);
+		return 0;
+	}
+	if ((strcmp(w[0], "old-verify") == 0 ||
+	    strcmp(w[0], "new-verify") == 0) && n == 2) {
+		if (strcmp(w[1], "yes") != 0 && strcmp(w[1], "no") != 0)
+			return mig_conf_error(err_r, path, line, "%s: '%s' is"
+			    " not yes or no", w[0], w[1]);
+		srv->verify = strcmp(w[1], "yes") == 0;
+		return 0;
+	}
 	if ((strcmp(w[0], "old-master") == 0 ||
 	    strcmp(w[0], "new-master") == 0) && n == 3) {
-		struct mig_server *s = w[0][0] == 'o' ? &conf->old :
-		    &conf->new;
-
-		free(s->master);
-		free(s->master_password);
-		s->master = xstrdup(w[1]);
-		s->master_password = xstrdup(w[2]);
+		free(srv->master);
+		free(srv->master_password);
+		srv->master = xstrdup(w[1]);
+		srv->master_password = xstrdup(w[2]);
 		return 0;
 	}
 	if (strcmp(w[0], "state") == 0 && n == 2) {
@@ -155,7 +182,8 @@ mig_conf_line(struct mig_conf *conf, char **w, int n, const char *path,
 		return 0;
 	}
 	return mig_conf_error(err_r, path, line, "'%s' with %d argument%s is"
-	    " not a statement (old, new, old-master, new-master, state, map,"
+	    " not a statement (old, new, old-ca-file, new-ca-file,"
+	    " old-verify, new-verify, old-master, new-master, state, map,"
 	    " exclude, account)", w[0], n - 1, n == 2 ? "" : "s");
 }
 
@@ -170,6 +198,7 @@ mig_conf_load(const char *path, char **err_r)
 	FILE *fp;
 
 	TAILQ_INIT(&conf->accounts);
+	conf->old.verify = conf->new.verify = 1;
 	if ((fp = fopen(path, "r")) == NULL) {
 		*err_r = xasprintf("%s: %s", path, strerror(errno));
 		mig_conf_free(&conf);
@@ -233,6 +262,7 @@ static void
 mig_conf_server_free(struct mig_server *s)
 {
 	free(s->host);
+	free(s->ca_file);
 	free(s->master);
 	free(s->master_password);
 }

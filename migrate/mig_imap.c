@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libetpan/libetpan.h>
 
@@ -35,6 +36,67 @@ mig_imap_fail(struct mig_imap *im, const char *what, int rc, char **err_r)
 	return -1;
 }
 
+/*
+ * Connect as srv->security says: TLS from the start, or STARTTLS (RFC
+ * 3501 section 6.2.1) before anything is sent in the clear, or plain.
+ */
+static int
+mig_imap_connect(struct mig_imap *im, const struct mig_server *srv,
+    char **err_r)
+{
+	mailstream_low *low, *plain;
+	mailstream *stream;
+	int fd, rc;
+
+	if (srv->security == MIG_TLS) {
+		if ((fd = mig_tls_socket(srv->host, srv->port, err_r)) == -1)
+			goto fail;
+		if ((low = mig_tls_open(fd, srv, err_r)) == NULL) {
+			close(fd);
+			goto fail;
+		}
+		if ((stream = mailstream_new(low, 8192)) == NULL)
+			fatalx("mailstream_new failed");
+		rc = mailimap_connect(im->imap, stream);
+	} else
+		rc = mailimap_socket_connect(im->imap, srv->host,
+		    (uint16_t)srv->port);
+	if (rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
+	    rc != MAILIMAP_NO_ERROR_AUTHENTICATED) {
+		*err_r = xasprintf("cannot connect to %s:%d (%d)", srv->host,
+		    srv->port, rc);
+		goto fail;
+	}
+	if (srv->security != MIG_STARTTLS)
+		return 0;
+	if (!mailimap_has_extension(im->imap, "STARTTLS")) {
+		*err_r = xasprintf("%s:%d offers no STARTTLS; say \"tls\""
+		    " or, on a trusted network, \"plain\" after its address",
+		    srv->host, srv->port);
+		goto fail;
+	}
+	if ((rc = mailimap_starttls(im->imap)) != MAILIMAP_NO_ERROR) {
+		mig_imap_fail(im, "STARTTLS", rc, err_r);
+		return -1;
+	}
+	plain = mailstream_get_low(im->imap->imap_stream);
+	if ((low = mig_tls_open(mailstream_low_get_fd(plain), srv,
+	    err_r)) == NULL)
+		goto fail;
+	/* The plain driver's free leaves the socket open for TLS. */
+	mailstream_low_free(plain);
+	mailstream_set_low(im->imap->imap_stream, low);
+	return 0;
+fail:
+	{
+		char *e = xasprintf("%s server: %s", im->side, *err_r);
+
+		free(*err_r);
+		*err_r = e;
+	}
+	return -1;
+}
+
 int
 mig_imap_login(struct mig_imap *im, const struct mig_server *srv,
     const char *login, const char *password, const char *side,
@@ -50,11 +112,7 @@ mig_imap_login(struct mig_imap *im, const struct mig_server *srv,
 	im->side = side;
 	if ((im->imap = mailimap_new(0, NULL)) == NULL)
 		fatalx("mailimap_new");
-	rc = mailimap_socket_connect(im->imap, srv->host, (uint16_t)srv->port);
-	if (rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
-	    rc != MAILIMAP_NO_ERROR_AUTHENTICATED) {
-		*err_r = xasprintf("%s server %s:%d: cannot connect (%d)",
-		    side, srv->host, srv->port, rc);
+	if (mig_imap_connect(im, srv, err_r) == -1) {
 		mig_imap_logout(im);
 		return -1;
 	}

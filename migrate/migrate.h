@@ -23,9 +23,17 @@ struct mailimap_date_time;
 struct sqlite3;
 
 /* mig_conf.c */
+enum mig_security {
+	MIG_STARTTLS,		/* the default: TLS after STARTTLS (RFC 3501) */
+	MIG_TLS,		/* TLS from the first byte (RFC 8314) */
+	MIG_PLAIN		/* no TLS, as the configuration must say */
+};
 struct mig_server {
 	char		*host;
 	int		 port;
+	enum mig_security security;
+	char		*ca_file;	/* trusted CAs, else the system's */
+	int		 verify;	/* check the certificate (default 1) */
 	char		*master;	/* Dovecot master user, or NULL */
 	char		*master_password;
 };
@@ -99,6 +107,18 @@ int		 mig_state_account(struct mig_state *, const char *account,
 		    int done, long long bytes, char **err_r);
 /* Print every account's state (status). */
 int		 mig_state_print(struct mig_state *, const struct mig_conf *,
+		    char **err_r);
+
+/* mig_tls.c: TLS checked with OpenSSL, as a libetpan stream driver. */
+struct _mailstream_low;
+/* A connected TCP socket; -1 and why. */
+int		 mig_tls_socket(const char *host, int port, char **err_r);
+/*
+ * TLS on the connected fd (made blocking, with timeouts), the
+ * certificate checked as srv says; the stream owns fd from then.  NULL
+ * and why (fd left to the caller).
+ */
+struct _mailstream_low *mig_tls_open(int fd, const struct mig_server *srv,
 		    char **err_r);
 
 /* mig_imap.c */

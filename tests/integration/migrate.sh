@@ -45,8 +45,8 @@ check "the new Dovecot starts" dovecot_start "$T/new"
 C=$T/syncmigrate.conf
 cat > "$C" <<EOF
 # The test's migration: Dovecot master users, no user passwords.
-old 127.0.0.1:$OLD
-new 127.0.0.1:$NEW
+old 127.0.0.1:$OLD plain
+new 127.0.0.1:$NEW plain
 old-master migrator old-secret
 new-master migrator new-secret
 state $T/state.db

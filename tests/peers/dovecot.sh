@@ -115,6 +115,18 @@ EOF
 	echo "$2" > "$_dv_dir/port"
 }
 
+# dovecot_tls DIR CERT KEY IMAPS-PORT: offer STARTTLS on the IMAP port
+# and TLS from the first byte on IMAPS-PORT, with the PEM certificate
+# chain CERT and its key KEY (read at start, as root).
+dovecot_tls() {
+	sed -i "s|^ssl = no\$|ssl = yes\nssl_cert = <$2\nssl_key = <$3|" \
+	    "$1/dovecot.conf"
+	sed -i "/inet_listener imaps {/,/}/s|port = 0|address = 127.0.0.1\n    port = $4|" \
+	    "$1/dovecot.conf"
+	doveconf -c "$1/dovecot.conf" -n > /dev/null 2> "$1/log/doveconf.err" ||
+	    { diag "$(cat "$1/log/doveconf.err")"; return 1; }
+}
+
 # dovecot_user DIR NAME PASSWORD: add a user (or another line for one).
 dovecot_user() {
 	printf '%s:{PLAIN}%s\n' "$2" "$3" >> "$1/users"

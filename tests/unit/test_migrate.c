@@ -41,7 +41,9 @@ test_conf(void **state)
 
 	conf = load("# a comment\n"
 	    "old mail.example.org:143\n"
-	    "new 127.0.0.1:10143   # trailing comment\n"
+	    "new 127.0.0.1:10143 tls   # trailing comment\n"
+	    "old-ca-file /etc/ssl/private-ca.pem\n"
+	    "new-verify no\n"
 	    "old-master admin \"se cret\"\n"
 	    "new-master admin s2\n"
 	    "state /var/lib/syncmigrate/state.db\n"
@@ -53,6 +55,10 @@ test_conf(void **state)
 	assert_string_equal(conf->old.host, "mail.example.org");
 	assert_int_equal(conf->old.port, 143);
 	assert_int_equal(conf->new.port, 10143);
+	assert_int_equal(conf->old.security, MIG_STARTTLS);
+	assert_int_equal(conf->new.security, MIG_TLS);
+	assert_int_equal(conf->new.verify, 0);
+	assert_string_equal(conf->old.ca_file, "/etc/ssl/private-ca.pem");
 	assert_string_equal(conf->old.master_password, "se cret");
 	assert_int_equal(conf->nmaps, 1);
 	assert_string_equal(conf->maps[0].from, "Sent Items");
@@ -80,6 +86,9 @@ test_conf_errors(void **state)
 		{ "old a:1\nnew b:2\nstate s\naccount x a b c d\n"
 		    "account x a b c d\n", ":5: account x is already defined" },
 		{ "map \"open\n", ":1: an unterminated quote" },
+		{ "old a:1 ssl\n", ":1: 'ssl' is not starttls, tls or plain" },
+		{ "old-verify maybe\n", ":1: old-verify: 'maybe' is not yes or"
+		    " no" },
 	};
 	struct mig_conf *conf;
 	char *err;
