@@ -12,6 +12,8 @@
  *	state PATH			the SQLite file of what was copied
  *	map OLD NEW			a folder renamed on the way
  *	exclude PATTERN			old folders not copied (fnmatch)
+ *	window HH:MM-HH:MM		the night: large accounts only then
+ *	big-account SIZE		large from this size (K, M, G; 1G)
  *	account NAME [OLD-LOGIN OLD-PASSWORD NEW-LOGIN NEW-PASSWORD]
  *
  * "#" starts a comment; a word with spaces goes in double quotes, where
@@ -159,6 +161,26 @@ mig_conf_line(struct mig_conf *conf, char **w, int n, const char *path,
 		conf->maps[conf->nmaps++].to = xstrdup(w[2]);
 		return 0;
 	}
+	if (strcmp(w[0], "window") == 0 && n == 2) {
+		if (mig_conf_window(w[1], &conf->window_start,
+		    &conf->window_end) == -1)
+			return mig_conf_error(err_r, path, line, "window: '%s'"
+			    " is not HH:MM-HH:MM", w[1]);
+		return 0;
+	}
+	if (strcmp(w[0], "big-account") == 0 && n == 2) {
+		char *end;
+
+		conf->big = strtoll(w[1], &end, 10);
+		if (*end == 'K' || *end == 'M' || *end == 'G') {
+			conf->big <<= *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+			end++;
+		}
+		if (end == w[1] || *end != '\0' || conf->big <= 0)
+			return mig_conf_error(err_r, path, line, "big-account:"
+			    " '%s' is not a size such as 500M", w[1]);
+		return 0;
+	}
 	if (strcmp(w[0], "exclude") == 0 && n == 2) {
 		conf->excludes = xreallocarray(conf->excludes,
 		    conf->nexcludes + 1, sizeof(*conf->excludes));
@@ -184,7 +206,7 @@ mig_conf_line(struct mig_conf *conf, char **w, int n, const char *path,
 	return mig_conf_error(err_r, path, line, "'%s' with %d argument%s is"
 	    " not a statement (old, new, old-ca-file, new-ca-file,"
 	    " old-verify, new-verify, old-master, new-master, state, map,"
-	    " exclude, account)", w[0], n - 1, n == 2 ? "" : "s");
+	    " exclude, window, big-account, account)", w[0], n - 1, n == 2 ? "" : "s");
 }
 
 struct mig_conf *
@@ -199,6 +221,8 @@ mig_conf_load(const char *path, char **err_r)
 
 	TAILQ_INIT(&conf->accounts);
 	conf->old.verify = conf->new.verify = 1;
+	conf->window_start = conf->window_end = -1;
+	conf->big = 1LL << 30;
 	if ((fp = fopen(path, "r")) == NULL) {
 		*err_r = xasprintf("%s: %s", path, strerror(errno));
 		mig_conf_free(&conf);
@@ -245,6 +269,21 @@ fail:
 	fclose(fp);
 	mig_conf_free(&conf);
 	return NULL;
+}
+
+int
+mig_conf_window(const char *s, int *start, int *end)
+{
+	int h1, m1, h2, m2, n = 0;
+
+	if (sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 ||
+	    s[n] != '\0' || h1 > 23 || h2 > 24 || m1 > 59 || m2 > 59 ||
+	    h1 < 0 || h2 < 0 || m1 < 0 || m2 < 0 ||
+	    h1 * 60 + m1 == h2 * 60 + m2)
+		return -1;
+	*start = h1 * 60 + m1;
+	*end = h2 * 60 + m2;
+	return 0;
 }
 
 struct mig_account *

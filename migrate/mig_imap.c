@@ -425,9 +425,9 @@ mig_imap_list(struct mig_imap *im, int keys, struct mig_msg **out,
 		    mailimap_fetch_att_new_uid());
 		mailimap_fetch_type_new_fetch_att_list_add(ft,
 		    mailimap_fetch_att_new_flags());
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_rfc822_size());
 		if (keys) {
-			mailimap_fetch_type_new_fetch_att_list_add(ft,
-			    mailimap_fetch_att_new_rfc822_size());
 			mailimap_fetch_type_new_fetch_att_list_add(ft,
 			    mailimap_fetch_att_new_internaldate());
 			hdrs = clist_new();

@@ -49,6 +49,10 @@ static const char *const mig_state_schema[] = {
 	"  finished INTEGER,"
 	"  messages INTEGER NOT NULL DEFAULT 0,"
 	"  bytes INTEGER NOT NULL DEFAULT 0);",
+	/* 2: sizes for the order, times for the rate, the cut-over */
+	"ALTER TABLE account ADD COLUMN size INTEGER;"
+	"ALTER TABLE account ADD COLUMN seconds REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE account ADD COLUMN final INTEGER;",
 };
 
 static int
@@ -283,7 +287,7 @@ mig_state_forget(struct mig_state *st, int64_t folder, uint32_t old_uid,
 
 int
 mig_state_account(struct mig_state *st, const char *account, int done,
-    long long bytes, char **err_r)
+    long long bytes, double seconds, char **err_r)
 {
 	long long now = (long long)time(NULL);
 
@@ -291,10 +295,43 @@ mig_state_account(struct mig_state *st, const char *account, int done,
 		return mig_state_run(st, "INSERT INTO account (name, started)"
 		    " VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET started"
 		    " = excluded.started", "ti", err_r, account, now);
+	/* Seconds in milliseconds: the binding takes integers. */
 	return mig_state_run(st, "UPDATE account SET finished = ?, messages"
 	    " = (SELECT count(*) FROM message JOIN folder ON folder = id"
-	    " WHERE folder.account = ?), bytes = bytes + ? WHERE name = ?",
-	    "itit", err_r, now, account, bytes, account);
+	    " WHERE folder.account = ?), bytes = bytes + ?, seconds ="
+	    " seconds + ? / 1000.0 WHERE name = ?", "itiit", err_r, now,
+	    account, bytes, (long long)(seconds * 1000), account);
+}
+
+int
+mig_state_size(struct mig_state *st, const char *account, long long size,
+    char **err_r)
+{
+	return mig_state_run(st, "INSERT INTO account (name, size) VALUES"
+	    " (?, ?) ON CONFLICT (name) DO UPDATE SET size = excluded.size",
+	    "ti", err_r, account, size);
+}
+
+int
+mig_state_final(struct mig_state *st, const char *account, char **err_r)
+{
+	return mig_state_run(st, "UPDATE account SET final = ? WHERE name"
+	    " = ?", "it", err_r, (long long)time(NULL), account);
+}
+
+double
+mig_state_rate(struct mig_state *st)
+{
+	sqlite3_stmt *q;
+	double rate = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT sum(bytes) / sum(seconds)"
+	    " FROM account WHERE seconds > 1", -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		rate = sqlite3_column_double(q, 0);
+	sqlite3_finalize(q);
+	return rate;
 }
 
 static void
@@ -317,7 +354,8 @@ mig_state_print(struct mig_state *st, const struct mig_conf *conf,
 	const char *state;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT started, finished, messages,"
-	    " bytes FROM account WHERE name = ?", -1, &q, NULL) != SQLITE_OK)
+	    " bytes, final FROM account WHERE name = ? AND started IS NOT"
+	    " NULL", -1, &q, NULL) != SQLITE_OK)
 		return mig_state_error(st, "accounts", err_r);
 	printf("%-24s %-12s %10s %12s  %s\n", "account", "state", "messages",
 	    "bytes", "last synced");
@@ -337,7 +375,8 @@ mig_state_print(struct mig_state *st, const struct mig_conf *conf,
 			snprintf(finished, sizeof(finished), "(started %s)",
 			    started);
 		} else {
-			state = "synced";
+			state = sqlite3_column_type(q, 4) != SQLITE_NULL ?
+			    "final" : "synced";
 			mig_state_time(finished, sizeof(finished),
 			    sqlite3_column_int64(q, 1));
 		}

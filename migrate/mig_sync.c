@@ -273,6 +273,10 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		om = &olds[i];
 		if (mapped[i])
 			continue;
+		if (s->opt->deadline != 0 && time(NULL) >= s->opt->deadline) {
+			stats->stopped = 1;
+			break;
+		}
 		if ((hit = mig_sync_claim(by_key, nnew, om)) != NULL) {
 			/* Copied by a run that died before recording it. */
 			if ((strcmp(hit->flags, om->flags) != 0 &&
@@ -345,8 +349,9 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		goto out;
 	stats->folders++;
 	log_info("event=folder account=%s folder=%s new=%s messages=%zu"
-	    " copied=%lld result=synced", log_q(s->a->name), log_q(old_name),
-	    log_q(new_name), nold, stats->copied - before);
+	    " copied=%lld result=%s", log_q(s->a->name), log_q(old_name),
+	    log_q(new_name), nold, stats->copied - before, stats->stopped ?
+	    "stopped" : "synced");
 	rc = 0;
 	goto out;
 rollback:
@@ -402,6 +407,7 @@ mig_sync_account(const struct mig_conf *conf, struct mig_state *st,
     struct mig_stats *stats, char **err_r)
 {
 	struct mig_sync s;
+	struct timespec t0, t1;
 	char **folders = NULL;
 	size_t nfolders = 0, i;
 	int rc = -1;
@@ -413,22 +419,67 @@ mig_sync_account(const struct mig_conf *conf, struct mig_state *st,
 	s.a = a;
 	s.opt = opt;
 	s.stats = stats;
-	if (mig_state_account(st, a->name, 0, 0, err_r) == -1 ||
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (mig_state_account(st, a->name, 0, 0, 0, err_r) == -1 ||
 	    mig_sync_login(&s, err_r) == -1)
 		return -1;
 	if (mig_imap_folders(&s.old, &folders, &nfolders, err_r) == -1 ||
 	    mig_imap_folders(&s.new, &s.new_folders, &s.nnew_folders,
 	    err_r) == -1)
 		goto out;
-	for (i = 0; i < nfolders; i++)
+	for (i = 0; i < nfolders && !stats->stopped; i++)
 		if (mig_sync_folder(&s, folders[i], err_r) == -1)
 			goto out;
-	rc = mig_state_account(st, a->name, 1, stats->bytes, err_r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* Stopped early, the account is still in progress. */
+	rc = stats->stopped ? 0 : mig_state_account(st, a->name, 1,
+	    stats->bytes, (t1.tv_sec - t0.tv_sec) +
+	    (t1.tv_nsec - t0.tv_nsec) / 1e9, err_r);
 out:
 	for (i = 0; i < nfolders; i++)
 		free(folders[i]);
 	free(folders);
 	mig_sync_done(&s);
+	return rc;
+}
+
+int
+mig_sync_size(const struct mig_conf *conf, const struct mig_account *a,
+    long long *bytes, long long *messages, char **err_r)
+{
+	struct mig_imap old;
+	struct mig_msg *v;
+	char **folders = NULL, *name;
+	size_t nfolders = 0, n, i, j;
+	uint32_t uv;
+	int rc = -1;
+
+	*bytes = *messages = 0;
+	if (mig_imap_login(&old, &conf->old, a->old_login != NULL ?
+	    a->old_login : a->name, a->old_password, "old", err_r) == -1)
+		return -1;
+	if (mig_imap_folders(&old, &folders, &nfolders, err_r) == -1)
+		goto out;
+	for (i = 0; i < nfolders; i++) {
+		/* Only what would be copied counts. */
+		if ((name = mig_sync_name(conf, folders[i], old.sep, '/')) ==
+		    NULL)
+			continue;
+		free(name);
+		if (mig_imap_select(&old, folders[i], 1, &uv, err_r) == -1 ||
+		    mig_imap_list(&old, 0, &v, &n, err_r) == -1)
+			goto out;
+		for (j = 0; j < n; j++)
+			*bytes += v[j].size;
+		*messages += n;
+		mig_imap_msgs_free(v, n);
+	}
+	rc = 0;
+out:
+	for (i = 0; i < nfolders; i++)
+		free(folders[i]);
+	free(folders);
+	mig_imap_logout(&old);
 	return rc;
 }
 

@@ -55,6 +55,10 @@ struct mig_map {
 struct mig_conf {
 	struct mig_server old, new;
 	char		*state;		/* the SQLite file */
+	int		 window_start;	/* minutes after midnight, or -1 */
+	int		 window_end;
+	long long	 big;		/* bytes: a large account waits for the
+					   window */
 	struct mig_map	*maps;
 	size_t		 nmaps;
 	char		**excludes;	/* fnmatch patterns on old names */
@@ -63,6 +67,8 @@ struct mig_conf {
 };
 
 struct mig_conf	*mig_conf_load(const char *path, char **err_r);
+/* "01:00-05:00" into minutes after midnight; -1 if it is not one. */
+int		 mig_conf_window(const char *, int *start, int *end);
 void		 mig_conf_free(struct mig_conf **);
 struct mig_account *mig_conf_account(const struct mig_conf *, const char *);
 
@@ -101,10 +107,19 @@ int		 mig_state_forget(struct mig_state *, int64_t folder,
 		    uint32_t old_uid, char **err_r);
 /*
  * An account's run started (done 0) or finished (done 1, with the bytes
- * it copied); the message count comes from what is recorded.
+ * it copied and the time it took); the message count comes from what
+ * is recorded.
  */
 int		 mig_state_account(struct mig_state *, const char *account,
-		    int done, long long bytes, char **err_r);
+		    int done, long long bytes, double seconds, char **err_r);
+/* The account's size on the old server, as last measured. */
+int		 mig_state_size(struct mig_state *, const char *account,
+		    long long size, char **err_r);
+/* The cut-over's last run is done. */
+int		 mig_state_final(struct mig_state *, const char *account,
+		    char **err_r);
+/* Bytes per second copied so far, over all accounts; 0 if not known. */
+double		 mig_state_rate(struct mig_state *);
 /* Print every account's state (status). */
 int		 mig_state_print(struct mig_state *, const struct mig_conf *,
 		    char **err_r);
@@ -149,8 +164,8 @@ int		 mig_imap_create(struct mig_imap *, const char *name,
 int		 mig_imap_select(struct mig_imap *, const char *name,
 		    int readonly, uint32_t *uidvalidity, char **err_r);
 /*
- * Every message of the selected folder by UID: with keys (size, date,
- * Message-ID) or only UID and flags.
+ * Every message of the selected folder by UID, with flags and size, and
+ * with keys also date and Message-ID.
  */
 int		 mig_imap_list(struct mig_imap *, int keys,
 		    struct mig_msg **, size_t *n, char **err_r);
@@ -180,12 +195,20 @@ struct mig_stats {
 	long long	 flagged;	/* flags brought up to date */
 	long long	 deleted;
 	long long	 refused;	/* the new server would not take it */
+	int		 stopped;	/* the deadline came first */
 };
 struct mig_options {
 	int		 sync_deletes;
-	int		 verbose;
+	time_t		 deadline;	/* copy nothing new from then; 0: none */
 };
-/* Bring the new side of the account up to date with the old. */
+/* The account's size and message count on the old server. */
+int		 mig_sync_size(const struct mig_conf *,
+		    const struct mig_account *, long long *bytes,
+		    long long *messages, char **err_r);
+/*
+ * Bring the new side of the account up to date with the old; at the
+ * deadline it stops after the message in hand (stats->stopped).
+ */
 int		 mig_sync_account(const struct mig_conf *, struct mig_state *,
 		    const struct mig_account *, const struct mig_options *,
 		    struct mig_stats *, char **err_r);

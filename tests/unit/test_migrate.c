@@ -49,6 +49,8 @@ test_conf(void **state)
 	    "state /var/lib/syncmigrate/state.db\n"
 	    "map \"Sent Items\" Sent\n"
 	    "exclude Junk*\n"
+	    "window 22:30-05:00\n"
+	    "big-account 500M\n"
 	    "account alice\n"
 	    "account bob bob@old p1 bob@new p2\n", &err);
 	assert_non_null(conf);
@@ -61,6 +63,9 @@ test_conf(void **state)
 	assert_string_equal(conf->old.ca_file, "/etc/ssl/private-ca.pem");
 	assert_string_equal(conf->old.master_password, "se cret");
 	assert_int_equal(conf->nmaps, 1);
+	assert_int_equal(conf->window_start, 22 * 60 + 30);
+	assert_int_equal(conf->window_end, 5 * 60);
+	assert_int_equal(conf->big, 500LL << 20);
 	assert_string_equal(conf->maps[0].from, "Sent Items");
 	a = mig_conf_account(conf, "bob");
 	assert_non_null(a);
@@ -89,6 +94,10 @@ test_conf_errors(void **state)
 		{ "old a:1 ssl\n", ":1: 'ssl' is not starttls, tls or plain" },
 		{ "old-verify maybe\n", ":1: old-verify: 'maybe' is not yes or"
 		    " no" },
+		{ "window 1-5\n", ":1: window: '1-5' is not HH:MM-HH:MM" },
+		{ "window 05:00-05:00\n", "is not HH:MM-HH:MM" },
+		{ "window 25:00-05:00\n", "is not HH:MM-HH:MM" },
+		{ "big-account lots\n", "'lots' is not a size" },
 	};
 	struct mig_conf *conf;
 	char *err;
