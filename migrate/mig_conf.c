@@ -169,16 +169,12 @@ mig_conf_line(struct mig_conf *conf, char **w, int n, const char *path,
 		return 0;
 	}
 	if (strcmp(w[0], "big-account") == 0 && n == 2) {
-		char *end;
+		double size;
 
-		conf->big = strtoll(w[1], &end, 10);
-		if (*end == 'K' || *end == 'M' || *end == 'G') {
-			conf->big <<= *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
-			end++;
-		}
-		if (end == w[1] || *end != '\0' || conf->big <= 0)
+		if (mig_conf_size(w[1], &size) == -1)
 			return mig_conf_error(err_r, path, line, "big-account:"
 			    " '%s' is not a size such as 500M", w[1]);
+		conf->big = (long long)size;
 		return 0;
 	}
 	if (strcmp(w[0], "exclude") == 0 && n == 2) {
@@ -269,6 +265,26 @@ fail:
 	fclose(fp);
 	mig_conf_free(&conf);
 	return NULL;
+}
+
+int
+mig_conf_size(const char *s, double *size_r)
+{
+	char *end;
+	double v;
+
+	v = strtod(s, &end);
+	if (end == s || v <= 0)
+		return -1;
+	if (*end == 'K' || *end == 'M' || *end == 'G') {
+		v *= *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 :
+		    1073741824.0;
+		end++;
+	}
+	if (*end != '\0')
+		return -1;
+	*size_r = v;
+	return 0;
 }
 
 int

@@ -89,7 +89,8 @@ mig_state_open(const char *path, char **err_r)
 		mig_state_close(&st);
 		return NULL;
 	}
-	sqlite3_busy_timeout(st->db, 10000);
+	/* Parallel accounts wait for each other's short writes. */
+	sqlite3_busy_timeout(st->db, 60000);
 	if (mig_state_exec(st, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err_r) == -1)
 		goto fail;
@@ -134,10 +135,20 @@ mig_state_close(struct mig_state **stp)
 	free(st);
 }
 
+/* A writer from the start: no lock upgrade to deadlock on. */
 int
 mig_state_begin(struct mig_state *st, char **err_r)
 {
-	return mig_state_exec(st, "BEGIN", err_r);
+	return mig_state_exec(st, "BEGIN IMMEDIATE", err_r);
+}
+
+void
+mig_state_rollback(struct mig_state *st)
+{
+	char *err = NULL;
+
+	if (mig_state_exec(st, "ROLLBACK", &err) == -1)
+		free(err);
 }
 
 int

@@ -26,9 +26,6 @@
 #include "common.h"
 #include "migrate.h"
 
-/* Copies recorded per transaction of the state. */
-#define MIG_SYNC_COMMIT_EVERY	100
-
 struct mig_sync {
 	const struct mig_conf *conf;
 	struct mig_state *st;
@@ -38,7 +35,66 @@ struct mig_sync {
 	struct mig_imap old, new;
 	char		**new_folders;
 	size_t		 nnew_folders;
+	struct timespec	 start;
+	double		 shown;		/* when the progress line was drawn */
 };
+
+static double
+mig_sync_elapsed(const struct mig_sync *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - s->start.tv_sec) +
+	    (now.tv_nsec - s->start.tv_nsec) / 1e9;
+}
+
+/*
+ * Keep to --max-rate and --max-bytes: after each copy, sleep until the
+ * account's average is back under both.
+ */
+static void
+mig_sync_pace(struct mig_sync *s)
+{
+	const struct mig_options *o = s->opt;
+	double due = 0, wait;
+	struct timespec ts;
+
+	if (o->max_msgs > 0)
+		due = s->stats->copied / o->max_msgs;
+	if (o->max_bytes > 0 && s->stats->bytes / o->max_bytes > due)
+		due = s->stats->bytes / o->max_bytes;
+	if ((wait = due - mig_sync_elapsed(s)) <= 0)
+		return;
+	ts.tv_sec = (time_t)wait;
+	ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The progress line on a terminal, at most five times a second: account,
+ * folder, messages and bytes copied, the rate, and the time left while
+ * the account's size says there is more to copy.
+ */
+static void
+mig_sync_progress(struct mig_sync *s, const char *folder, int last)
+{
+	const struct mig_stats *st = s->stats;
+	double t = mig_sync_elapsed(s), rate;
+	char eta[32] = "";
+	long long left;
+
+	if (!s->opt->progress || (!last && t - s->shown < 0.2))
+		return;
+	s->shown = t;
+	rate = t > 0 ? st->bytes / t : 0;
+	left = s->opt->size - st->bytes;
+	if (rate > 0 && left > 0 && !last)
+		snprintf(eta, sizeof(eta), "  ETA %lds", (long)(left / rate));
+	fprintf(stderr, "\r\033[K%s  %.30s  %lld msgs  %.1f MB  %.1f MB/s%s%s",
+	    s->a->name, folder, st->copied, st->bytes / 1e6, rate / 1e6, eta,
+	    last ? "\n" : "");
+}
 
 char *
 mig_sync_name(const struct mig_conf *conf, const char *old, char old_sep,
@@ -209,7 +265,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	struct mig_copied *copied = NULL;
 	uint32_t ouv, nuv, new_uid, *gone = NULL;
 	size_t nold = 0, nnew = 0, ncopied = 0, ngone = 0, i;
-	size_t size, pending = 0;
+	size_t size;
 	char *new_name, *why = NULL;
 	int rc = -1, r, *mapped = NULL;
 	long long before = stats->copied;
@@ -227,25 +283,34 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		    s->nnew_folders + 1, sizeof(*s->new_folders));
 		s->new_folders[s->nnew_folders++] = xstrdup(new_name);
 	}
+	/*
+	 * The folder's record in one short transaction; each copy is then
+	 * recorded on its own, so that accounts run in parallel processes
+	 * never wait long for the state.
+	 */
 	if (mig_imap_select(&s->old, old_name, 1, &ouv, err_r) == -1 ||
 	    mig_imap_select(&s->new, new_name, 0, &nuv, err_r) == -1 ||
 	    mig_state_begin(s->st, err_r) == -1)
 		goto out;
 	if (mig_state_folder(s->st, s->a->name, old_name, new_name, ouv, nuv,
 	    &f, err_r) == -1 ||
-	    mig_state_copied(s->st, f.id, &copied, &ncopied, err_r) == -1 ||
+	    mig_state_copied(s->st, f.id, &copied, &ncopied, err_r) == -1) {
+		mig_state_rollback(s->st);
+		goto out;
+	}
+	if (mig_state_commit(s->st, err_r) == -1 ||
 	    mig_imap_list(&s->old, 0, &olds, &nold, err_r) == -1)
-		goto rollback;
+		goto out;
 
 	if (mig_imap_list(&s->new, 0, &news, &nnew, err_r) == -1)
-		goto rollback;
+		goto out;
 	/* A recorded copy the new side lost is copied again. */
 	for (i = 0; i < ncopied; i++) {
 		if (mig_sync_by_uid(news, nnew, copied[i].new_uid) != NULL)
 			continue;
 		if (mig_state_forget(s->st, f.id, copied[i].old_uid,
 		    err_r) == -1)
-			goto rollback;
+			goto out;
 		copied[i].new_uid = 0;
 	}
 	mapped = xcalloc(nold + 1, sizeof(*mapped));
@@ -257,7 +322,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		nold = nnew = 0;
 		if (mig_imap_list(&s->old, 1, &olds, &nold, err_r) == -1 ||
 		    mig_imap_list(&s->new, 1, &news, &nnew, err_r) == -1)
-			goto rollback;
+			goto out;
 		free(mapped);
 		mapped = xcalloc(nold + 1, sizeof(*mapped));
 		mig_sync_mark(olds, nold, copied, ncopied, mapped);
@@ -283,7 +348,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 			    mig_imap_store(&s->new, hit->uid, om->flags,
 			    err_r) == -1) || mig_state_put(s->st, f.id,
 			    om->uid, hit->uid, om->flags, err_r) == -1)
-				goto rollback;
+				goto out;
 			stats->matched++;
 			continue;
 		}
@@ -292,7 +357,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		if (r == -1) {
 			*err_r = why;
 			why = NULL;
-			goto rollback;
+			goto out;
 		}
 		if (r == 1) {
 			log_warnx("event=copy account=%s folder=%s uid=%u"
@@ -306,16 +371,12 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		}
 		stats->copied++;
 		stats->bytes += size;
+		mig_sync_progress(s, old_name, 0);
+		mig_sync_pace(s);
 		/* Without UIDPLUS the next run finds it by content. */
 		if (new_uid != 0 && mig_state_put(s->st, f.id, om->uid,
 		    new_uid, om->flags, err_r) == -1)
-			goto rollback;
-		if (++pending == MIG_SYNC_COMMIT_EVERY) {
-			if (mig_state_commit(s->st, err_r) == -1 ||
-			    mig_state_begin(s->st, err_r) == -1)
-				goto out;
-			pending = 0;
-		}
+			goto out;
 	}
 
 	/* Flags changed since, and with --sync-deletes, deletions. */
@@ -330,7 +391,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 			gone[ngone++] = copied[i].new_uid;
 			if (mig_state_forget(s->st, f.id, copied[i].old_uid,
 			    err_r) == -1)
-				goto rollback;
+				goto out;
 			continue;
 		}
 		nm = mig_sync_by_uid(news, nnew, copied[i].new_uid);
@@ -339,28 +400,18 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		if (mig_imap_store(&s->new, nm->uid, om->flags, err_r) == -1 ||
 		    mig_state_put(s->st, f.id, om->uid, nm->uid, om->flags,
 		    err_r) == -1)
-			goto rollback;
+			goto out;
 		stats->flagged++;
 	}
 	if (mig_imap_expunge(&s->new, gone, ngone, err_r) == -1)
-		goto rollback;
-	stats->deleted += ngone;
-	if (mig_state_commit(s->st, err_r) == -1)
 		goto out;
+	stats->deleted += ngone;
 	stats->folders++;
 	log_info("event=folder account=%s folder=%s new=%s messages=%zu"
 	    " copied=%lld result=%s", log_q(s->a->name), log_q(old_name),
 	    log_q(new_name), nold, stats->copied - before, stats->stopped ?
 	    "stopped" : "synced");
 	rc = 0;
-	goto out;
-rollback:
-	{
-		char *ignore = NULL;
-
-		if (mig_state_commit(s->st, &ignore) == -1)
-			free(ignore);
-	}
 out:
 	free(gone);
 	free(by_key);
@@ -420,6 +471,7 @@ mig_sync_account(const struct mig_conf *conf, struct mig_state *st,
 	s.opt = opt;
 	s.stats = stats;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	s.start = t0;
 	if (mig_state_account(st, a->name, 0, 0, 0, err_r) == -1 ||
 	    mig_sync_login(&s, err_r) == -1)
 		return -1;
@@ -430,6 +482,7 @@ mig_sync_account(const struct mig_conf *conf, struct mig_state *st,
 	for (i = 0; i < nfolders && !stats->stopped; i++)
 		if (mig_sync_folder(&s, folders[i], err_r) == -1)
 			goto out;
+	mig_sync_progress(&s, "done", 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* Stopped early, the account is still in progress. */
 	rc = stats->stopped ? 0 : mig_state_account(st, a->name, 1,

@@ -67,6 +67,8 @@ struct mig_conf {
 };
 
 struct mig_conf	*mig_conf_load(const char *path, char **err_r);
+/* "500M" (or K, G, or a plain number) as a number; -1 if not one. */
+int		 mig_conf_size(const char *, double *size_r);
 /* "01:00-05:00" into minutes after midnight; -1 if it is not one. */
 int		 mig_conf_window(const char *, int *start, int *end);
 void		 mig_conf_free(struct mig_conf **);
@@ -100,6 +102,7 @@ int		 mig_state_copied(struct mig_state *, int64_t folder,
 void		 mig_state_copied_free(struct mig_copied *, size_t);
 int		 mig_state_begin(struct mig_state *, char **err_r);
 int		 mig_state_commit(struct mig_state *, char **err_r);
+void		 mig_state_rollback(struct mig_state *);
 int		 mig_state_put(struct mig_state *, int64_t folder,
 		    uint32_t old_uid, uint32_t new_uid, const char *flags,
 		    char **err_r);
@@ -200,6 +203,10 @@ struct mig_stats {
 struct mig_options {
 	int		 sync_deletes;
 	time_t		 deadline;	/* copy nothing new from then; 0: none */
+	double		 max_msgs;	/* messages a second, 0: no limit */
+	double		 max_bytes;	/* bytes a second, 0: no limit */
+	int		 progress;	/* a progress line on the terminal */
+	long long	 size;		/* the account's size, for the ETA */
 };
 /* The account's size and message count on the old server. */
 int		 mig_sync_size(const struct mig_conf *,

@@ -22,6 +22,8 @@
  * state file could not be opened, 78 the configuration is wrong.
  */
 
+#include <sys/wait.h>
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "migrate.h"
@@ -38,7 +41,9 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: syncmigrate [-dV] [-c CONFIG] run [--sync-deletes]"
-	    " [--window HH:MM-HH:MM] [ACCOUNT...]\n"
+	    " [--window HH:MM-HH:MM]\n"
+	    "           [--parallel N] [--max-rate MSGS] [--max-bytes SIZE]"
+	    " [ACCOUNT...]\n"
 	    "       syncmigrate [-dV] [-c CONFIG] final ACCOUNT...\n"
 	    "       syncmigrate [-dV] [-c CONFIG] plan [ACCOUNT...]\n"
 	    "       syncmigrate [-dV] [-c CONFIG] verify ACCOUNT...\n"
@@ -167,22 +172,87 @@ jobs(const struct mig_conf *conf, struct mig_state *st, int argc,
 	return j;
 }
 
+/*
+ * One account's run, logged: 0 synced, 1 stopped at the window's end,
+ * -1 failed.
+ */
+static int
+run_one(const struct mig_conf *conf, struct mig_state *st,
+    const struct job *j, const struct mig_options *opt, int final,
+    struct mig_stats *stats)
+{
+	char *err = NULL;
+
+	if (mig_sync_account(conf, st, j->a, opt, stats, &err) == -1) {
+		log_warnx("event=account account=%s result=failed copied=%lld"
+		    " error=%s", log_q(j->a->name), stats->copied, log_q(err));
+		free(err);
+		return -1;
+	}
+	log_info("event=account account=%s result=%s folders=%lld"
+	    " copied=%lld bytes=%lld matched=%lld flags=%lld deleted=%lld"
+	    " refused=%lld", log_q(j->a->name), stats->stopped ?
+	    "stopped-at-window-end" : "synced", stats->folders, stats->copied,
+	    stats->bytes, stats->matched, stats->flagged, stats->deleted,
+	    stats->refused);
+	if (stats->stopped)
+		return 1;
+	if (final && mig_state_final(st, j->a->name, &err) == -1) {
+		log_warnx("event=final account=%s error=%s",
+		    log_q(j->a->name), log_q(err));
+		free(err);
+	}
+	return 0;
+}
+
+/*
+ * The same in a child process of its own, for --parallel: its own state
+ * connection (SQLite's must not cross a fork), its result as the exit
+ * status (0, 1, 2 for -1).
+ */
+static pid_t
+run_child(const struct mig_conf *conf, const struct job *j,
+    const struct mig_options *opt, int final)
+{
+	struct mig_stats stats;
+	struct mig_state *st;
+	char *err = NULL;
+	pid_t pid;
+	int rc;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	if ((st = mig_state_open(conf->state, &err)) == NULL) {
+		log_warnx("event=account account=%s result=failed error=%s",
+		    log_q(j->a->name), log_q(err));
+		_exit(2);
+	}
+	rc = run_one(conf, st, j, opt, final, &stats);
+	mig_state_close(&st);
+	_exit(rc == -1 ? 2 : rc);
+}
+
 static int
 cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 {
 	static const struct option longopts[] = {
 		{ "sync-deletes", no_argument, NULL, 'D' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "parallel", required_argument, NULL, 'p' },
+		{ "max-rate", required_argument, NULL, 'r' },
+		{ "max-bytes", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mig_options opt = { 0 };
-	struct mig_stats stats, total = { 0 };
+	struct mig_stats stats;
 	struct mig_state *st;
 	struct job *j;
-	char *err = NULL;
-	size_t n, i, failed = 0, waiting = 0, done = 0;
+	char *err = NULL, *end;
+	size_t n, i, failed = 0, waiting = 0, done = 0, running = 0;
+	long parallel = 1;
 	time_t now;
-	int ch, opened_in_window;
+	pid_t pid;
+	int ch, opened_in_window, status, rc;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -198,6 +268,24 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 				return EX_USAGE;
 			}
 			break;
+		case 'p':
+			parallel = strtol(optarg, &end, 10);
+			if (*end != '\0' || parallel < 1 || parallel > 64) {
+				fprintf(stderr, "syncmigrate: --parallel '%s'"
+				    " is not 1 to 64\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'r':
+		case 'b':
+			if (mig_conf_size(optarg, ch == 'r' ? &opt.max_msgs :
+			    &opt.max_bytes) == -1) {
+				fprintf(stderr, "syncmigrate: --%s '%s' is not"
+				    " a rate\n", ch == 'r' ? "max-rate" :
+				    "max-bytes", optarg);
+				return EX_USAGE;
+			}
+			break;
 		default:
 			usage();
 		}
@@ -205,6 +293,10 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 	/* The cut-over's last delta takes the deletions too. */
 	if (final)
 		opt.sync_deletes = 1;
+	/* The limits are for the whole run: each account gets its share. */
+	opt.max_msgs /= parallel;
+	opt.max_bytes /= parallel;
+	opt.progress = parallel == 1 && isatty(STDERR_FILENO);
 	if ((st = mig_state_open(conf->state, &err)) == NULL) {
 		fprintf(stderr, "syncmigrate: %s\n", err);
 		free(err);
@@ -216,61 +308,59 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 	}
 	opened_in_window = conf->window_start >= 0 &&
 	    in_window(conf, time(NULL));
-	for (i = 0; i < n; i++) {
-		now = time(NULL);
-		if (opened_in_window && !in_window(conf, now)) {
-			/* The night is over: the next one carries on. */
-			log_info("event=window result=closed left=%zu",
-			    n - i);
-			waiting += n - i;
-			break;
-		}
-		if (conf->window_start >= 0 && !final &&
-		    j[i].bytes >= conf->big && !in_window(conf, now)) {
-			log_info("event=account account=%s bytes=%lld"
-			    " result=waiting reason=\"a large account, it"
-			    " waits for the window\"", log_q(j[i].a->name),
-			    j[i].bytes);
-			waiting++;
+	for (i = 0; i < n || running > 0;) {
+		/* A free slot and work that may start now: start it. */
+		if (i < n && running < (size_t)parallel) {
+			now = time(NULL);
+			if (opened_in_window && !in_window(conf, now)) {
+				/* The night is over: the next carries on. */
+				log_info("event=window result=closed left=%zu",
+				    n - i);
+				waiting += n - i;
+				i = n;
+				continue;
+			}
+			if (conf->window_start >= 0 && !final &&
+			    j[i].bytes >= conf->big && !in_window(conf, now)) {
+				log_info("event=account account=%s bytes=%lld"
+				    " result=waiting reason=\"a large account,"
+				    " it waits for the window\"",
+				    log_q(j[i].a->name), j[i].bytes);
+				waiting++;
+				i++;
+				continue;
+			}
+			opt.deadline = conf->window_start >= 0 && !final &&
+			    in_window(conf, now) ? window_end(conf, now) : 0;
+			opt.size = j[i].bytes;
+			if (parallel == 1) {
+				rc = run_one(conf, st, &j[i], &opt, final,
+				    &stats);
+				failed += rc == -1;
+				waiting += rc == 1;
+				done += rc == 0;
+			} else if ((pid = run_child(conf, &j[i], &opt,
+			    final)) == -1) {
+				log_warn("event=account account=%s"
+				    " result=failed error=fork",
+				    log_q(j[i].a->name));
+				failed++;
+			} else
+				running++;
+			i++;
 			continue;
 		}
-		opt.deadline = conf->window_start >= 0 && !final &&
-		    in_window(conf, now) ? window_end(conf, now) : 0;
-		if (mig_sync_account(conf, st, j[i].a, &opt, &stats,
-		    &err) == -1) {
-			log_warnx("event=account account=%s result=failed"
-			    " copied=%lld error=%s", log_q(j[i].a->name),
-			    stats.copied, log_q(err));
-			free(err);
-			err = NULL;
-			failed++;
-		} else {
-			log_info("event=account account=%s result=%s"
-			    " folders=%lld copied=%lld bytes=%lld matched=%lld"
-			    " flags=%lld deleted=%lld refused=%lld",
-			    log_q(j[i].a->name), stats.stopped ?
-			    "stopped-at-window-end" : "synced", stats.folders,
-			    stats.copied, stats.bytes, stats.matched,
-			    stats.flagged, stats.deleted, stats.refused);
-			if (stats.stopped)
-				waiting++;
-			else
-				done++;
-			if (final && !stats.stopped &&
-			    mig_state_final(st, j[i].a->name, &err) == -1) {
-				log_warnx("event=final account=%s error=%s",
-				    log_q(j[i].a->name), log_q(err));
-				free(err);
-				err = NULL;
-			}
-		}
-		total.copied += stats.copied;
-		total.bytes += stats.bytes;
-		total.refused += stats.refused;
+		/* Wait for a child to end. */
+		if ((pid = wait(&status)) == -1)
+			break;
+		running--;
+		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+		failed += rc == 2;
+		waiting += rc == 1;
+		done += rc == 0;
 	}
-	log_info("event=run accounts=%zu synced=%zu waiting=%zu failed=%zu"
-	    " copied=%lld bytes=%lld refused=%lld", n, done, waiting, failed,
-	    total.copied, total.bytes, total.refused);
+	log_info("event=run accounts=%zu synced=%zu waiting=%zu failed=%zu",
+	    n, done, waiting, failed);
 	mig_state_close(&st);
 	free(j);
 	return failed > 0 ? EX_UNAVAILABLE : 0;

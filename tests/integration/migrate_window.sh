@@ -28,7 +28,7 @@ NEW=$(free_port)
 dovecot_setup "$T/old" "$OLD" syncom-win-old / &&
     dovecot_setup "$T/new" "$NEW" syncom-win-new . ||
     { not_ok "two Dovecots are set up"; done_testing; exit 1; }
-for u in small large; do
+for u in small large p1 p2 slow; do
 	dovecot_user "$T/old" $u "old-$u"
 	dovecot_user "$T/new" $u "new-$u"
 done
@@ -48,6 +48,9 @@ window 01:00-05:00
 big-account 10M
 account large large old-large large new-large
 account small small old-small small new-small
+account p1 p1 old-p1 p1 new-p1
+account p2 p2 old-p2 p2 new-p2
+account slow slow old-slow slow new-slow
 EOF
 
 # at "@TIME [xSPEED]" ARGS...: syncmigrate with the clock starting at
@@ -65,12 +68,17 @@ same() {
 	    > "$T/compare.$1" 2>&1
 }
 
-at "@2026-11-30 12:00:00" plan
+for u in p1 p2 slow; do
+	$PY "$srcdir/tests/migrate/corpus.py" "$OLD" $u old-$u --messages 20 \
+	    --folders 1 --seed 3 >> "$T/corpus.out" 2>&1
+done
+
+at "@2026-11-30 12:00:00" plan small large
 check "plan puts the small account first" sh -c "sed -n 2p '$T/run.log' | grep -q '^small'"
 check "and the large one in the window" grep -q '^large .*in the window' "$T/run.log" ||
     diag "$(cat "$T/run.log")"
 
-at "@2026-11-30 12:00:00" run
+at "@2026-11-30 12:00:00" run small large
 check_eq "at noon a run succeeds" 0 "$rc"
 check "the small account is copied" same small
 check "the large one waits for the window" \
@@ -93,16 +101,32 @@ case $out in
 esac
 check "so the new server is not complete yet" sh -c "! $PY $srcdir/tests/migrate/compare.py $OLD large old-large $NEW large new-large > /dev/null 2>&1"
 
-at "@2026-12-01 05:30:00" run
+at "@2026-12-01 05:30:00" run small large
 check "after the window nothing more of it is copied" \
     grep -q 'event=account account=large .*result=waiting' "$T/run.log"
 
-at "@2026-12-02 01:00:00" run
+at "@2026-12-02 01:00:00" run small large
 check_eq "the next night's run succeeds" 0 "$rc"
 check "it finishes the large account" \
     grep -q 'event=account account=large result=synced' "$T/run.log"
 check "without a duplicate or a gap" same large ||
     diag "$(grep -v '^ok' "$T/compare.large" | head)"
+
+# Two accounts at once, each in a process of its own.
+"$MIGRATE" -c "$T/m.conf" run --parallel 2 p1 p2 > "$T/run.log" 2>&1
+check_eq "--parallel 2 runs two accounts" 0 "$?"
+check "both are synced" sh -c "grep -q 'account=p1 result=synced' '$T/run.log' &&
+    grep -q 'account=p2 result=synced' '$T/run.log'" || diag "$(cat "$T/run.log")"
+check "p1 is alike on both sides" same p1
+check "p2 is alike on both sides" same p2
+
+# At most 20 messages a second: 20 messages take about a second.
+t0=$(date +%s.%N)
+"$MIGRATE" -c "$T/m.conf" run --max-rate 20 slow > "$T/run.log" 2>&1
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+check "--max-rate 20 holds 20 messages back to a second" \
+    awk -v s="$secs" 'BEGIN { exit !(s >= 0.9) }' || diag "took ${secs}s"
+check "and copies them all" same slow
 
 # The cut-over: final takes the deletions, and status says final.
 $PY - "$OLD" <<'PYEOF' > "$T/del.out" 2>&1
