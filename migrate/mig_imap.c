@@ -31,6 +31,10 @@ mig_imap_fail(struct mig_imap *im, const char *what, int rc, char **err_r)
 {
 	const char *resp = im->imap != NULL ? im->imap->imap_response : NULL;
 
+	/* A connection cut mid-answer reads as a parse error. */
+	if (rc == MAILIMAP_ERROR_STREAM || rc == MAILIMAP_ERROR_PARSE)
+		im->lost = 1;
+
 	*err_r = xasprintf("%s server: %s failed (%d)%s%s", im->side, what,
 	    rc, resp != NULL ? ": " : "", resp != NULL ? resp : "");
 	return -1;
@@ -49,8 +53,10 @@ mig_imap_connect(struct mig_imap *im, const struct mig_server *srv,
 	int fd, rc;
 
 	if (srv->security == MIG_TLS) {
-		if ((fd = mig_tls_socket(srv->host, srv->port, err_r)) == -1)
+		if ((fd = mig_tls_socket(srv->host, srv->port, err_r)) == -1) {
+			im->lost = 1;
 			goto fail;
+		}
 		if ((low = mig_tls_open(fd, srv, err_r)) == NULL) {
 			close(fd);
 			goto fail;
@@ -65,6 +71,7 @@ mig_imap_connect(struct mig_imap *im, const struct mig_server *srv,
 	    rc != MAILIMAP_NO_ERROR_AUTHENTICATED) {
 		*err_r = xasprintf("cannot connect to %s:%d (%d)", srv->host,
 		    srv->port, rc);
+		im->lost = 1;
 		goto fail;
 	}
 	if (srv->security != MIG_STARTTLS)

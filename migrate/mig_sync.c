@@ -472,9 +472,10 @@ mig_sync_account(const struct mig_conf *conf, struct mig_state *st,
 	s.stats = stats;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	s.start = t0;
-	if (mig_state_account(st, a->name, 0, 0, 0, err_r) == -1 ||
-	    mig_sync_login(&s, err_r) == -1)
+	if (mig_state_account(st, a->name, 0, 0, 0, err_r) == -1)
 		return -1;
+	if (mig_sync_login(&s, err_r) == -1)
+		return s.old.lost || s.new.lost ? -2 : -1;
 	if (mig_imap_folders(&s.old, &folders, &nfolders, err_r) == -1 ||
 	    mig_imap_folders(&s.new, &s.new_folders, &s.nnew_folders,
 	    err_r) == -1)
@@ -489,6 +490,8 @@ mig_sync_account(const struct mig_conf *conf, struct mig_state *st,
 	    stats->bytes, (t1.tv_sec - t0.tv_sec) +
 	    (t1.tv_nsec - t0.tv_nsec) / 1e9, err_r);
 out:
+	if (rc == -1 && (s.old.lost || s.new.lost))
+		rc = -2;
 	for (i = 0; i < nfolders; i++)
 		free(folders[i]);
 	free(folders);

@@ -145,6 +145,8 @@ struct mig_imap {
 	char		 sep;		/* the hierarchy separator */
 	int		 uidplus;
 	const char	*side;		/* "old" or "new", for messages */
+	int		 lost;		/* could not connect, or the connection
+					   broke: worth another try */
 };
 /* What a folder listing says of one message. */
 struct mig_msg {
@@ -214,7 +216,8 @@ int		 mig_sync_size(const struct mig_conf *,
 		    long long *messages, char **err_r);
 /*
  * Bring the new side of the account up to date with the old; at the
- * deadline it stops after the message in hand (stats->stopped).
+ * deadline it stops after the message in hand (stats->stopped).  -1 and
+ * why on a failure, -2 when it was the network (another try may do).
  */
 int		 mig_sync_account(const struct mig_conf *, struct mig_state *,
 		    const struct mig_account *, const struct mig_options *,

@@ -83,6 +83,10 @@ accounts(const struct mig_conf *conf, int argc, char **argv, size_t *n)
 	return v;
 }
 
+/* Attempts at one account in one run, and the pause between them. */
+#define RUN_ATTEMPTS	3
+#define RUN_PAUSE	5
+
 /* An account with its size, for the night's order. */
 struct job {
 	const struct mig_account *a;
@@ -182,12 +186,28 @@ run_one(const struct mig_conf *conf, struct mig_state *st,
     struct mig_stats *stats)
 {
 	char *err = NULL;
+	int attempt, rc;
 
-	if (mig_sync_account(conf, st, j->a, opt, stats, &err) == -1) {
-		log_warnx("event=account account=%s result=failed copied=%lld"
-		    " error=%s", log_q(j->a->name), stats->copied, log_q(err));
+	/*
+	 * A dropped connection or a server restart: try again after a
+	 * pause; the state makes every attempt carry on from the last.
+	 */
+	for (attempt = 1; (rc = mig_sync_account(conf, st, j->a, opt, stats,
+	    &err)) < 0; attempt++) {
+		if (rc == -1 || attempt == RUN_ATTEMPTS || (opt->deadline != 0 &&
+		    time(NULL) + RUN_PAUSE >= opt->deadline)) {
+			log_warnx("event=account account=%s result=failed"
+			    " attempts=%d error=%s", log_q(j->a->name),
+			    attempt, log_q(err));
+			free(err);
+			return -1;
+		}
+		log_warnx("event=account account=%s result=retrying"
+		    " attempt=%d retry-in=%d error=%s", log_q(j->a->name),
+		    attempt, RUN_PAUSE, log_q(err));
 		free(err);
-		return -1;
+		err = NULL;
+		sleep(RUN_PAUSE);
 	}
 	log_info("event=account account=%s result=%s folders=%lld"
 	    " copied=%lld bytes=%lld matched=%lld flags=%lld deleted=%lld"

@@ -33,7 +33,7 @@ NEW=$(free_port)
 dovecot_setup "$T/old" "$OLD" syncom-old / &&
     dovecot_setup "$T/new" "$NEW" syncom-new . ||
     { not_ok "two Dovecots are set up"; done_testing; exit 1; }
-for u in alice bob; do
+for u in alice bob carol; do
 	dovecot_user "$T/old" $u "old-$u"
 	dovecot_user "$T/new" $u "new-$u"
 done
@@ -52,6 +52,7 @@ new-master migrator new-secret
 state $T/state.db
 account alice
 account bob
+account carol
 EOF
 
 # same USER: the independent judges, over IMAP and with doveadm.
@@ -141,6 +142,25 @@ check_eq "after a SIGKILL a rerun finishes" 0 "$rc" || diag "$(tail -5 "$T/run.l
 diag "the killed run had done $(grep -c 'event=folder' "$T/killed.log") folders; the rerun matched $(stat matched)"
 check "with no duplicate and nothing missing" same bob ||
     diag "$(grep -v '^ok' "$T/compare.bob" | head -20)"
+
+# The connection to the new server breaks in the middle of carol's run
+# (its IMAP process dies): the run waits, connects again and carries on.
+out=$($CORPUS "$OLD" carol old-carol --messages 600 --folders 8 --big-mb 0 --seed 13 2>&1)
+check "carol's mail is on the old server" test $? -eq 0 || diag "$out"
+# Held to 300 messages a second, the run takes two seconds.
+"$MIGRATE" -c "$C" run --max-rate 300 carol > "$T/restart.log" 2>&1 &
+runner=$!
+started_pids="$started_pids $runner"
+sleep 0.5
+imap=$(sed -n 's/.*Login: user=<carol>.*mpid=\([0-9]*\).*/\1/p' "$T/new/log/dovecot.log" | tail -1)
+[ -n "$imap" ] && kill -KILL "$imap"
+wait "$runner"
+check_eq "a run through a broken connection succeeds" 0 "$?" ||
+    diag "$(tail -5 "$T/restart.log")"
+check "after trying again" grep -q 'account=carol result=retrying' "$T/restart.log" ||
+    diag "$(grep 'account=carol' "$T/restart.log" | tail -3)"
+check "with nothing lost or doubled" same carol ||
+    diag "$(grep -v '^ok' "$T/compare.carol" | head -20)"
 
 # A new UIDVALIDITY on the old side: matched again, not copied again.
 doveadm -c "$T/old/dovecot.conf" mailbox update -u alice --uid-validity 4242 INBOX > "$T/uv.out" 2>&1
