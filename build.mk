@@ -170,15 +170,18 @@ fuzz: $(FUZZ_TARGETS)
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
 		$(srcdir)/tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# "make bench" measures syncd beside the real peers (tests/bench/run for
-# NNTP against INN, tests/bench/mail against Postfix); benchmarks print
-# figures, they are no tests.
+# "make bench" measures Syncom beside the real peers (tests/bench/run
+# for NNTP against INN, tests/bench/mail against Postfix,
+# tests/bench/migrate for syncmigrate against mbsync and doveadm backup
+# between two Dovecots); benchmarks print figures, they are no tests.
 BENCH_TOOLS = tests/bench/nntp_bench
 bench: all $(BENCH_TOOLS)
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
 		$(srcdir)/tests/bench/run
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
 		$(srcdir)/tests/bench/mail
+	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
+		$(srcdir)/tests/bench/migrate
 
 install: all
 	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) \
