@@ -486,25 +486,65 @@ mig_imap_msgs_free(struct mig_msg *v, size_t n)
 	free(v);
 }
 
+/* One message of a batch's FETCH answer, pointing into it. */
+struct mig_imap_body {
+	uint32_t	 uid;
+	char		*flags;
+	struct mailimap_date_time *date;
+	const char	*body;
+	size_t		 len;
+};
+
+static void
+mig_imap_body(const struct mailimap_msg_att *att, struct mig_imap_body *b)
+{
+	const struct mailimap_msg_att_item *item;
+	const struct mailimap_msg_att_static *st;
+	clistiter *it;
+
+	memset(b, 0, sizeof(*b));
+	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
+		item = clist_content(it);
+		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+			free(b->flags);
+			b->flags = mig_imap_flags(item->att_data.att_dyn);
+			continue;
+		}
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		st = item->att_data.att_static;
+		if (st->att_type == MAILIMAP_MSG_ATT_UID)
+			b->uid = st->att_data.att_uid;
+		else if (st->att_type == MAILIMAP_MSG_ATT_INTERNALDATE)
+			b->date = st->att_data.att_internal_date;
+		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION &&
+		    st->att_data.att_body_section != NULL) {
+			b->body = st->att_data.att_body_section->sec_body_part;
+			b->len = st->att_data.att_body_section->sec_length;
+		}
+	}
+}
+
 int
-mig_imap_copy(struct mig_imap *src, uint32_t uid, struct mig_imap *dst,
-    const char *folder, uint32_t *new_uid, size_t *size, char **err_r)
+mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
+    struct mig_imap *dst, const char *folder, mig_imap_copied_fn done,
+    void *arg, char **err_r)
 {
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
-	struct mailimap_flag_list *fl = NULL;
-	struct mailimap_date_time *date = NULL;
-	const struct mailimap_msg_att_item *item;
-	const struct mailimap_msg_att_static *st;
-	const char *body = NULL;
-	size_t len = 0;
+	struct mailimap_flag_list *fl;
+	struct mig_imap_body b;
 	clist *result;
 	clistiter *it;
-	char *flags = NULL;
-	uint32_t validity;
-	int rc;
+	char *why;
+	uint32_t validity, new_uid;
+	size_t i;
+	int rc, stop = 0;
 
+	/* One UID FETCH for the batch: a round trip per batch. */
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_flags());
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
@@ -512,60 +552,45 @@ mig_imap_copy(struct mig_imap *src, uint32_t uid, struct mig_imap *dst,
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_body_peek_section(mailimap_section_new(
 	    NULL)));
-	set = mailimap_set_new_single(uid);
+	set = mailimap_set_new_empty();
+	for (i = 0; i < n; i++)
+		mailimap_set_add_single(set, uids[i]);
 	rc = mailimap_uid_fetch(src->imap, set, ft, &result);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
 	if (rc != MAILIMAP_NO_ERROR)
 		return mig_imap_fail(src, "UID FETCH", rc, err_r);
-	it = clist_begin(result);
-	for (it = it != NULL ? clist_begin(((struct mailimap_msg_att *)
-	    clist_content(it))->att_list) : NULL; it != NULL;
+	for (it = clist_begin(result); it != NULL && !stop;
 	    it = clist_next(it)) {
-		item = clist_content(it);
-		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
-			free(flags);
-			flags = mig_imap_flags(item->att_data.att_dyn);
-		} else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC) {
-			st = item->att_data.att_static;
-			if (st->att_type == MAILIMAP_MSG_ATT_INTERNALDATE)
-				date = st->att_data.att_internal_date;
-			else if (st->att_type ==
-			    MAILIMAP_MSG_ATT_BODY_SECTION &&
-			    st->att_data.att_body_section != NULL) {
-				body = st->att_data.att_body_section->
-				    sec_body_part;
-				len = st->att_data.att_body_section->
-				    sec_length;
-			}
+		mig_imap_body(clist_content(it), &b);
+		if (b.uid == 0 || b.body == NULL) {
+			/* A FETCH of flags alone, say: not ours. */
+			free(b.flags);
+			continue;
 		}
-	}
-	if (body == NULL) {
-		/* Expunged meanwhile: nothing to copy. */
-		free(flags);
-		mailimap_fetch_list_free(result);
-		*err_r = xasprintf("old server: UID %u is gone", uid);
-		return 1;
-	}
-	fl = mig_imap_flag_list(flags != NULL ? flags : "");
-	*new_uid = 0;
-	*size = len;
-	if (dst->uidplus)
-		rc = mailimap_uidplus_append(dst->imap, folder, fl, date, body,
-		    len, &validity, new_uid);
-	else
-		rc = mailimap_append(dst->imap, folder, fl, date, body, len);
-	mailimap_flag_list_free(fl);
-	free(flags);
-	mailimap_fetch_list_free(result);
-	if (rc == MAILIMAP_ERROR_APPEND) {
+		fl = mig_imap_flag_list(b.flags != NULL ? b.flags : "");
+		new_uid = 0;
+		if (dst->uidplus)
+			rc = mailimap_uidplus_append(dst->imap, folder, fl,
+			    b.date, b.body, b.len, &validity, &new_uid);
+		else
+			rc = mailimap_append(dst->imap, folder, fl, b.date,
+			    b.body, b.len);
+		mailimap_flag_list_free(fl);
+		free(b.flags);
+		if (rc != MAILIMAP_NO_ERROR && rc != MAILIMAP_ERROR_APPEND) {
+			mailimap_fetch_list_free(result);
+			return mig_imap_fail(dst, "APPEND", rc, err_r);
+		}
 		/* A NO: the server will not take this one (too big...). */
-		mig_imap_fail(dst, "APPEND", rc, err_r);
-		return 1;
+		why = NULL;
+		if (rc == MAILIMAP_ERROR_APPEND)
+			mig_imap_fail(dst, "APPEND", rc, &why);
+		stop = done(arg, b.uid, new_uid, b.len, why, err_r);
+		free(why);
 	}
-	if (rc != MAILIMAP_NO_ERROR)
-		return mig_imap_fail(dst, "APPEND", rc, err_r);
-	return 0;
+	mailimap_fetch_list_free(result);
+	return stop == -1 ? -1 : 0;
 }
 
 int

@@ -8,7 +8,8 @@
  * answers for one old one): that is how a run killed between APPEND and
  * the state's commit, or a changed UIDVALIDITY, costs no duplicate.  The
  * rest is copied with its flags, keywords and INTERNALDATE, the new UID
- * taken from APPENDUID (RFC 4315).  Then flags that changed on the old
+ * taken from APPENDUID (RFC 4315), fetched in batches of up to
+ * MIG_SYNC_BATCH messages or MIG_SYNC_BATCH_BYTES, one FETCH each.  Then flags that changed on the old
  * side since are set again on the new one, and with --sync-deletes what
  * the old side no longer has is expunged on the new.
  *
@@ -25,6 +26,10 @@
 
 #include "common.h"
 #include "migrate.h"
+
+/* Messages, and bytes, fetched at once for copying. */
+#define MIG_SYNC_BATCH		64
+#define MIG_SYNC_BATCH_BYTES	(8 * 1024 * 1024)
 
 struct mig_sync {
 	const struct mig_conf *conf;
@@ -255,6 +260,42 @@ mig_sync_mark(const struct mig_msg *olds, size_t nold,
 	return unmapped;
 }
 
+/* What the copy callback needs of the folder in hand. */
+struct mig_sync_copy {
+	struct mig_sync	*s;
+	int64_t		 folder;
+	const char	*name;
+	const struct mig_msg *olds;
+	size_t		 nold;
+};
+
+/* A message copied (or refused): record it, count it, keep the pace. */
+static int
+mig_sync_copied(void *arg, uint32_t uid, uint32_t new_uid, size_t size,
+    const char *refused, char **err_r)
+{
+	struct mig_sync_copy *c = arg;
+	struct mig_sync *s = c->s;
+	const struct mig_msg *om = mig_sync_by_uid(c->olds, c->nold, uid);
+
+	if (refused != NULL) {
+		log_warnx("event=copy account=%s folder=%s uid=%u size=%zu"
+		    " result=refused error=%s", log_q(s->a->name),
+		    log_q(c->name), uid, size, log_q(refused));
+		s->stats->refused++;
+		return 0;
+	}
+	s->stats->copied++;
+	s->stats->bytes += size;
+	/* Without UIDPLUS the next run finds it by content. */
+	if (new_uid != 0 && om != NULL && mig_state_put(s->st, c->folder, uid,
+	    new_uid, om->flags, err_r) == -1)
+		return -1;
+	mig_sync_progress(s, c->name, 0);
+	mig_sync_pace(s);
+	return 0;
+}
+
 static int
 mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 {
@@ -263,11 +304,12 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	struct mig_msg *olds = NULL, *news = NULL, *by_key = NULL, *hit;
 	const struct mig_msg *om, *nm;
 	struct mig_copied *copied = NULL;
-	uint32_t ouv, nuv, new_uid, *gone = NULL;
-	size_t nold = 0, nnew = 0, ncopied = 0, ngone = 0, i;
-	size_t size;
-	char *new_name, *why = NULL;
-	int rc = -1, r, *mapped = NULL;
+	struct mig_sync_copy ctx;
+	uint32_t ouv, nuv, *gone = NULL, *tocopy = NULL;
+	size_t nold = 0, nnew = 0, ncopied = 0, ngone = 0, ntocopy = 0, i, n;
+	size_t size, bytes;
+	char *new_name;
+	int rc = -1, *mapped = NULL;
 	long long before = stats->copied;
 
 	if ((new_name = mig_sync_name(s->conf, old_name, s->old.sep,
@@ -334,49 +376,46 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 			mig_sync_claim_uid(by_key, nnew, copied[i].new_uid);
 	qsort(by_key, nnew, sizeof(*by_key), mig_sync_key_qsort);
 
+	/* Found there by content first, without the network. */
+	tocopy = xcalloc(nold + 1, sizeof(*tocopy));
 	for (i = 0; i < nold; i++) {
 		om = &olds[i];
 		if (mapped[i])
 			continue;
+		if ((hit = mig_sync_claim(by_key, nnew, om)) == NULL) {
+			tocopy[ntocopy++] = om->uid;
+			continue;
+		}
+		/* Copied by a run that died before recording it. */
+		if ((strcmp(hit->flags, om->flags) != 0 &&
+		    mig_imap_store(&s->new, hit->uid, om->flags, err_r) == -1) ||
+		    mig_state_put(s->st, f.id, om->uid, hit->uid, om->flags,
+		    err_r) == -1)
+			goto out;
+		stats->matched++;
+	}
+	/* The rest in batches: one FETCH each, bounded in bytes. */
+	ctx.s = s;
+	ctx.folder = f.id;
+	ctx.name = old_name;
+	ctx.olds = olds;
+	ctx.nold = nold;
+	for (i = 0; i < ntocopy;) {
 		if (s->opt->deadline != 0 && time(NULL) >= s->opt->deadline) {
 			stats->stopped = 1;
 			break;
 		}
-		if ((hit = mig_sync_claim(by_key, nnew, om)) != NULL) {
-			/* Copied by a run that died before recording it. */
-			if ((strcmp(hit->flags, om->flags) != 0 &&
-			    mig_imap_store(&s->new, hit->uid, om->flags,
-			    err_r) == -1) || mig_state_put(s->st, f.id,
-			    om->uid, hit->uid, om->flags, err_r) == -1)
-				goto out;
-			stats->matched++;
-			continue;
+		for (n = 0, bytes = 0; i + n < ntocopy && n < MIG_SYNC_BATCH;
+		    n++) {
+			size = mig_sync_by_uid(olds, nold, tocopy[i + n])->size;
+			if (n > 0 && bytes + size > MIG_SYNC_BATCH_BYTES)
+				break;
+			bytes += size;
 		}
-		r = mig_imap_copy(&s->old, om->uid, &s->new, new_name,
-		    &new_uid, &size, &why);
-		if (r == -1) {
-			*err_r = why;
-			why = NULL;
+		if (mig_imap_copy(&s->old, tocopy + i, n, &s->new, new_name,
+		    mig_sync_copied, &ctx, err_r) == -1)
 			goto out;
-		}
-		if (r == 1) {
-			log_warnx("event=copy account=%s folder=%s uid=%u"
-			    " size=%u result=refused error=%s",
-			    log_q(s->a->name), log_q(old_name), om->uid,
-			    om->size, log_q(why));
-			free(why);
-			why = NULL;
-			stats->refused++;
-			continue;
-		}
-		stats->copied++;
-		stats->bytes += size;
-		mig_sync_progress(s, old_name, 0);
-		mig_sync_pace(s);
-		/* Without UIDPLUS the next run finds it by content. */
-		if (new_uid != 0 && mig_state_put(s->st, f.id, om->uid,
-		    new_uid, om->flags, err_r) == -1)
-			goto out;
+		i += n;
 	}
 
 	/* Flags changed since, and with --sync-deletes, deletions. */
@@ -413,6 +452,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	    "stopped" : "synced");
 	rc = 0;
 out:
+	free(tocopy);
 	free(gone);
 	free(by_key);
 	free(mapped);

@@ -176,14 +176,23 @@ int		 mig_imap_list(struct mig_imap *, int keys,
 		    struct mig_msg **, size_t *n, char **err_r);
 void		 mig_imap_msgs_free(struct mig_msg *, size_t);
 /*
- * Copy one message from the selected folder of src to folder of dst,
- * with its flags and INTERNALDATE; the new UID, 0 when dst has no
- * UIDPLUS.  1 when dst refused the message itself (too large, say):
- * *err_r says why and the run goes on.
+ * After each message copied: its old and new UID (0 when the new server
+ * has no UIDPLUS), its size, and why the new server refused it (NULL
+ * when it did not).  0 goes on, 1 stops the batch, -1 fails it (with
+ * *err_r).
  */
-int		 mig_imap_copy(struct mig_imap *src, uint32_t uid,
-		    struct mig_imap *dst, const char *folder,
-		    uint32_t *new_uid, size_t *size, char **err_r);
+typedef int	(*mig_imap_copied_fn)(void *arg, uint32_t uid,
+		    uint32_t new_uid, size_t size, const char *refused,
+		    char **err_r);
+/*
+ * Copy the messages uids of src's selected folder to folder of dst, with
+ * flags and INTERNALDATE: one FETCH for all of them (a message gone
+ * meanwhile is skipped), then an APPEND each.  -1 and why when a server
+ * failed.
+ */
+int		 mig_imap_copy(struct mig_imap *src, const uint32_t *uids,
+		    size_t n, struct mig_imap *dst, const char *folder,
+		    mig_imap_copied_fn, void *arg, char **err_r);
 /* Replace the flags of a message of the selected folder. */
 int		 mig_imap_store(struct mig_imap *, uint32_t uid,
 		    const char *flags, char **err_r);
