@@ -274,7 +274,9 @@ mig_imap_flags(const struct mailimap_msg_att_dynamic *dyn)
 			words[n] = xstrdup(system[f->fl_type]);
 		len += strlen(words[n++]) + 1;
 	}
-	qsort(words, n, sizeof(*words), mig_imap_cmp);
+	/* qsort, bsearch and memcpy take no NULL, even for nothing. */
+	if (n > 1)
+		qsort(words, n, sizeof(*words), mig_imap_cmp);
 	out = xmalloc(len);
 	*out = '\0';
 	for (i = 0; i < n; i++) {
@@ -469,7 +471,8 @@ mig_imap_list(struct mig_imap *im, int keys, struct mig_msg **out,
 		}
 		mailimap_fetch_list_free(result);
 	}
-	qsort(v, *n, sizeof(*v), mig_imap_uid_cmp);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), mig_imap_uid_cmp);
 	*out = v;
 	return 0;
 }

@@ -252,8 +252,8 @@ mig_sync_mark(const struct mig_msg *olds, size_t nold,
 
 	for (i = 0; i < nold; i++) {
 		key.old_uid = olds[i].uid;
-		c = bsearch(&key, copied, ncopied, sizeof(*copied),
-		    mig_sync_copied_cmp);
+		c = ncopied == 0 ? NULL : bsearch(&key, copied, ncopied,
+		    sizeof(*copied), mig_sync_copied_cmp);
 		mapped[i] = c != NULL && c->new_uid != 0;
 		unmapped += !mapped[i];
 	}
@@ -370,11 +370,13 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		mig_sync_mark(olds, nold, copied, ncopied, mapped);
 	}
 	by_key = xcalloc(nnew + 1, sizeof(*by_key));
-	memcpy(by_key, news, nnew * sizeof(*news));
+	if (nnew > 0)
+		memcpy(by_key, news, nnew * sizeof(*news));
 	for (i = 0; i < ncopied; i++)
 		if (copied[i].new_uid != 0)
 			mig_sync_claim_uid(by_key, nnew, copied[i].new_uid);
-	qsort(by_key, nnew, sizeof(*by_key), mig_sync_key_qsort);
+	if (nnew > 1)
+		qsort(by_key, nnew, sizeof(*by_key), mig_sync_key_qsort);
 
 	/* Found there by content first, without the network. */
 	tocopy = xcalloc(nold + 1, sizeof(*tocopy));
@@ -638,8 +640,10 @@ mig_sync_verify(const struct mig_conf *conf, const struct mig_account *a,
 			free(new_name);
 			goto out;
 		}
-		qsort(olds, nold, sizeof(*olds), mig_sync_full_cmp);
-		qsort(news, nnew, sizeof(*news), mig_sync_full_cmp);
+		if (nold > 1)
+			qsort(olds, nold, sizeof(*olds), mig_sync_full_cmp);
+		if (nnew > 1)
+			qsort(news, nnew, sizeof(*news), mig_sync_full_cmp);
 		for (j = k = 0, shown = 0, c = 0; j < nold || k < nnew;) {
 			c = j == nold ? 1 : k == nnew ? -1 :
 			    mig_sync_full_cmp(&olds[j], &news[k]);

@@ -172,7 +172,8 @@ jobs(const struct mig_conf *conf, struct mig_state *st, int argc,
 		}
 	}
 	free(v);
-	qsort(j, *n, sizeof(*j), job_cmp);
+	if (*n > 1)
+		qsort(j, *n, sizeof(*j), job_cmp);
 	return j;
 }
 

@@ -22,6 +22,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 trap 'dovecot_stop "$T/old"; dovecot_stop "$T/new"; cleanup' EXIT
+# faketime preloads libfaketime, ahead of an --enable-asan build's runtime.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+export ASAN_OPTIONS
 
 OLD=$(free_port)
 NEW=$(free_port)
