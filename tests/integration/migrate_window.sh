@@ -88,9 +88,10 @@ check "the large one waits for the window" \
     grep -q 'event=account account=large .*result=waiting' "$T/run.log"
 check "and has nothing yet" sh -c "! grep -q 'event=folder account=large' '$T/run.log'"
 
-# Ten seconds before five, with a clock twenty times as fast: the
-# window closes half a second in, during the large account.
-at "@2026-12-01 04:59:50 x20" run large
+# Ten seconds before five (on a clock twenty times as fast, which the
+# pacing follows too): --max-rate holds the large account to forty
+# seconds, and the window closes during it.
+at "@2026-12-01 04:59:50 x20" run --max-rate 10 large
 check_eq "a run at the window's end succeeds" 0 "$rc"
 check "it stops copying when the window closes" \
     grep -q 'event=account account=large result=stopped-at-window-end' "$T/run.log" ||
