@@ -235,6 +235,12 @@ mig_imap_select(struct mig_imap *im, const char *name, int readonly,
 	return 0;
 }
 
+uint32_t
+mig_imap_exists(struct mig_imap *im)
+{
+	return im->imap->imap_selection_info->sel_exists;
+}
+
 static int
 mig_imap_cmp(const void *a, const void *b)
 {

@@ -344,6 +344,15 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	    mig_imap_list(&s->old, 0, &olds, &nold, err_r) == -1)
 		goto out;
 
+	/*
+	 * A rerun with nothing new: every old message recorded, and the
+	 * new side holding as many as recorded.  Then the new side need not
+	 * be listed; flags are compared with those of the last sync.
+	 */
+	mapped = xcalloc(nold + 1, sizeof(*mapped));
+	if (mig_imap_exists(&s->new) == ncopied &&
+	    mig_sync_mark(olds, nold, copied, ncopied, mapped) == 0)
+		goto flags;
 	if (mig_imap_list(&s->new, 0, &news, &nnew, err_r) == -1)
 		goto out;
 	/* A recorded copy the new side lost is copied again. */
@@ -355,7 +364,6 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 			goto out;
 		copied[i].new_uid = 0;
 	}
-	mapped = xcalloc(nold + 1, sizeof(*mapped));
 	if (mig_sync_mark(olds, nold, copied, ncopied, mapped) > 0) {
 		/* Those not yet copied need their content keys, both sides. */
 		mig_imap_msgs_free(olds, nold);
@@ -420,6 +428,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		i += n;
 	}
 
+flags:
 	/* Flags changed since, and with --sync-deletes, deletions. */
 	for (i = 0; i < ncopied; i++) {
 		if (copied[i].new_uid == 0)
@@ -435,12 +444,14 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 				goto out;
 			continue;
 		}
+		/* What the new side has, or had at the last sync. */
 		nm = mig_sync_by_uid(news, nnew, copied[i].new_uid);
-		if (nm == NULL || strcmp(om->flags, nm->flags) == 0)
+		if (strcmp(om->flags, nm != NULL ? nm->flags :
+		    copied[i].flags) == 0)
 			continue;
-		if (mig_imap_store(&s->new, nm->uid, om->flags, err_r) == -1 ||
-		    mig_state_put(s->st, f.id, om->uid, nm->uid, om->flags,
-		    err_r) == -1)
+		if (mig_imap_store(&s->new, copied[i].new_uid, om->flags,
+		    err_r) == -1 || mig_state_put(s->st, f.id, om->uid,
+		    copied[i].new_uid, om->flags, err_r) == -1)
 			goto out;
 		stats->flagged++;
 	}

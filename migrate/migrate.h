@@ -168,6 +168,8 @@ int		 mig_imap_create(struct mig_imap *, const char *name,
 		    char **err_r);
 int		 mig_imap_select(struct mig_imap *, const char *name,
 		    int readonly, uint32_t *uidvalidity, char **err_r);
+/* How many messages the selected folder holds (EXISTS). */
+uint32_t	 mig_imap_exists(struct mig_imap *);
 /*
  * Every message of the selected folder by UID, with flags and size, and
  * with keys also date and Message-ID.

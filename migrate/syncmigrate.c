@@ -143,12 +143,13 @@ window_end(const struct mig_conf *conf, time_t t)
 
 /*
  * The accounts named (all without names) with their sizes on the old
- * server, smallest first; NULL on an unknown name or a server that
- * cannot be asked (said on stderr).
+ * server, smallest first; NULL on an unknown name (said on stderr).  A
+ * single account is only measured when one_too says so: nothing to
+ * order, and its listing would cost a rerun as much as the rerun.
  */
 static struct job *
 jobs(const struct mig_conf *conf, struct mig_state *st, int argc,
-    char **argv, size_t *n)
+    char **argv, int one_too, size_t *n)
 {
 	const struct mig_account **v;
 	struct job *j;
@@ -160,6 +161,8 @@ jobs(const struct mig_conf *conf, struct mig_state *st, int argc,
 	j = xcalloc(*n + 1, sizeof(*j));
 	for (i = 0; i < *n; i++) {
 		j[i].a = v[i];
+		if (*n == 1 && !one_too)
+			break;
 		if (mig_sync_size(conf, v[i], &j[i].bytes, &j[i].messages,
 		    &err) == -1 || mig_state_size(st, v[i]->name,
 		    j[i].bytes, &err) == -1) {
@@ -323,7 +326,8 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 		free(err);
 		return EX_CANTCREAT;
 	}
-	if ((j = jobs(conf, st, argc - optind, argv + optind, &n)) == NULL) {
+	if ((j = jobs(conf, st, argc - optind, argv + optind,
+	    conf->window_start >= 0, &n)) == NULL) {
 		mig_state_close(&st);
 		return EX_USAGE;
 	}
@@ -402,7 +406,7 @@ cmd_plan(const struct mig_conf *conf, int argc, char **argv)
 		free(err);
 		return EX_CANTCREAT;
 	}
-	if ((j = jobs(conf, st, argc - 1, argv + 1, &n)) == NULL) {
+	if ((j = jobs(conf, st, argc - 1, argv + 1, 1, &n)) == NULL) {
 		mig_state_close(&st);
 		return EX_USAGE;
 	}
