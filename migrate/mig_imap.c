@@ -366,21 +366,29 @@ mig_imap_msgid(const char *text, size_t len)
 	return id;
 }
 
-/* One FETCH answer into a mig_msg. */
+/* One message of a FETCH answer; the pointers point into it. */
+struct mig_imap_att {
+	uint32_t	 uid;
+	char		*flags;		/* canonical, or NULL; the caller frees */
+	uint32_t	 size;
+	struct mailimap_date_time *date;
+	const char	*section;	/* a BODY[...] asked for */
+	size_t		 section_len;
+};
+
 static void
-mig_imap_msg(const struct mailimap_msg_att *att, struct mig_msg *m)
+mig_imap_att(const struct mailimap_msg_att *att, struct mig_imap_att *a)
 {
 	const struct mailimap_msg_att_item *item;
 	const struct mailimap_msg_att_static *st;
-	const struct mailimap_msg_att_body_section *bs;
 	clistiter *it;
 
-	memset(m, 0, sizeof(*m));
+	memset(a, 0, sizeof(*a));
 	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
 		item = clist_content(it);
 		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
-			free(m->flags);
-			m->flags = mig_imap_flags(item->att_data.att_dyn);
+			free(a->flags);
+			a->flags = mig_imap_flags(item->att_data.att_dyn);
 			continue;
 		}
 		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
@@ -388,26 +396,41 @@ mig_imap_msg(const struct mailimap_msg_att *att, struct mig_msg *m)
 		st = item->att_data.att_static;
 		switch (st->att_type) {
 		case MAILIMAP_MSG_ATT_UID:
-			m->uid = st->att_data.att_uid;
+			a->uid = st->att_data.att_uid;
 			break;
 		case MAILIMAP_MSG_ATT_RFC822_SIZE:
-			m->size = st->att_data.att_rfc822_size;
+			a->size = st->att_data.att_rfc822_size;
 			break;
 		case MAILIMAP_MSG_ATT_INTERNALDATE:
-			if (st->att_data.att_internal_date != NULL)
-				m->date = mig_imap_time(
-				    st->att_data.att_internal_date);
+			a->date = st->att_data.att_internal_date;
 			break;
 		case MAILIMAP_MSG_ATT_BODY_SECTION:
-			bs = st->att_data.att_body_section;
-			if (bs != NULL && bs->sec_body_part != NULL)
-				m->msgid = mig_imap_msgid(bs->sec_body_part,
-				    bs->sec_length);
+			if (st->att_data.att_body_section == NULL)
+				break;
+			a->section = st->att_data.att_body_section->
+			    sec_body_part;
+			a->section_len = st->att_data.att_body_section->
+			    sec_length;
 			break;
 		}
 	}
-	if (m->flags == NULL)
-		m->flags = xstrdup("");
+}
+
+/* One answer of a folder listing into a mig_msg. */
+static void
+mig_imap_msg(const struct mailimap_msg_att *att, struct mig_msg *m)
+{
+	struct mig_imap_att a;
+
+	mig_imap_att(att, &a);
+	memset(m, 0, sizeof(*m));
+	m->uid = a.uid;
+	m->flags = a.flags != NULL ? a.flags : xstrdup("");
+	m->size = a.size;
+	if (a.date != NULL)
+		m->date = mig_imap_time(a.date);
+	if (a.section != NULL)
+		m->msgid = mig_imap_msgid(a.section, a.section_len);
 }
 
 static int
@@ -495,45 +518,6 @@ mig_imap_msgs_free(struct mig_msg *v, size_t n)
 	free(v);
 }
 
-/* One message of a batch's FETCH answer, pointing into it. */
-struct mig_imap_body {
-	uint32_t	 uid;
-	char		*flags;
-	struct mailimap_date_time *date;
-	const char	*body;
-	size_t		 len;
-};
-
-static void
-mig_imap_body(const struct mailimap_msg_att *att, struct mig_imap_body *b)
-{
-	const struct mailimap_msg_att_item *item;
-	const struct mailimap_msg_att_static *st;
-	clistiter *it;
-
-	memset(b, 0, sizeof(*b));
-	for (it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
-		item = clist_content(it);
-		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
-			free(b->flags);
-			b->flags = mig_imap_flags(item->att_data.att_dyn);
-			continue;
-		}
-		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-			continue;
-		st = item->att_data.att_static;
-		if (st->att_type == MAILIMAP_MSG_ATT_UID)
-			b->uid = st->att_data.att_uid;
-		else if (st->att_type == MAILIMAP_MSG_ATT_INTERNALDATE)
-			b->date = st->att_data.att_internal_date;
-		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION &&
-		    st->att_data.att_body_section != NULL) {
-			b->body = st->att_data.att_body_section->sec_body_part;
-			b->len = st->att_data.att_body_section->sec_length;
-		}
-	}
-}
-
 int
 mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
     struct mig_imap *dst, const char *folder, mig_imap_copied_fn done,
@@ -542,7 +526,7 @@ mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
 	struct mailimap_flag_list *fl;
-	struct mig_imap_body b;
+	struct mig_imap_att b;
 	clist *result;
 	clistiter *it;
 	char *why;
@@ -571,8 +555,8 @@ mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
 		return mig_imap_fail(src, "UID FETCH", rc, err_r);
 	for (it = clist_begin(result); it != NULL && !stop;
 	    it = clist_next(it)) {
-		mig_imap_body(clist_content(it), &b);
-		if (b.uid == 0 || b.body == NULL) {
+		mig_imap_att(clist_content(it), &b);
+		if (b.uid == 0 || b.section == NULL) {
 			/* A FETCH of flags alone, say: not ours. */
 			free(b.flags);
 			continue;
@@ -581,10 +565,11 @@ mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
 		new_uid = 0;
 		if (dst->uidplus)
 			rc = mailimap_uidplus_append(dst->imap, folder, fl,
-			    b.date, b.body, b.len, &validity, &new_uid);
+			    b.date, b.section, b.section_len, &validity,
+			    &new_uid);
 		else
 			rc = mailimap_append(dst->imap, folder, fl, b.date,
-			    b.body, b.len);
+			    b.section, b.section_len);
 		mailimap_flag_list_free(fl);
 		free(b.flags);
 		if (rc != MAILIMAP_NO_ERROR && rc != MAILIMAP_ERROR_APPEND) {
@@ -595,7 +580,7 @@ mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
 		why = NULL;
 		if (rc == MAILIMAP_ERROR_APPEND)
 			mig_imap_fail(dst, "APPEND", rc, &why);
-		stop = done(arg, b.uid, new_uid, b.len, why, err_r);
+		stop = done(arg, b.uid, new_uid, b.section_len, why, err_r);
 		free(why);
 	}
 	mailimap_fetch_list_free(result);
