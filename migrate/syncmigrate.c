@@ -6,7 +6,8 @@
  * again loses nothing and copies nothing twice.
  *
  *	syncmigrate [-c CONFIG] [-d] run [--sync-deletes]
- *	    [--window HH:MM-HH:MM] [ACCOUNT...]
+ *	    [--window HH:MM-HH:MM] [--parallel N] [--max-rate MSGS]
+ *	    [--max-bytes SIZE] [--report FILE] [ACCOUNT...]
  *	syncmigrate [-c CONFIG] final ACCOUNT...
  *	syncmigrate [-c CONFIG] plan [ACCOUNT...]
  *	syncmigrate [-c CONFIG] verify ACCOUNT...
@@ -24,8 +25,10 @@
 
 #include <sys/wait.h>
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +46,7 @@ usage(void)
 	    "usage: syncmigrate [-dV] [-c CONFIG] run [--sync-deletes]"
 	    " [--window HH:MM-HH:MM]\n"
 	    "           [--parallel N] [--max-rate MSGS] [--max-bytes SIZE]"
-	    " [ACCOUNT...]\n"
+	    " [--report FILE] [ACCOUNT...]\n"
 	    "       syncmigrate [-dV] [-c CONFIG] final ACCOUNT...\n"
 	    "       syncmigrate [-dV] [-c CONFIG] plan [ACCOUNT...]\n"
 	    "       syncmigrate [-dV] [-c CONFIG] verify ACCOUNT...\n"
@@ -81,6 +84,46 @@ accounts(const struct mig_conf *conf, int argc, char **argv, size_t *n)
 	}
 	*n = argc;
 	return v;
+}
+
+/* --report: the night's report, a line per event, appended. */
+static const char *report_path;
+
+static void report(const char *, ...) PRINTFLIKE(1, 2);
+
+/*
+ * One line to the report, in one write(2), so that the lines of
+ * --parallel's processes do not mix.
+ */
+static void
+report(const char *fmt, ...)
+{
+	va_list ap;
+	char *line, *full, stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	int fd;
+
+	if (report_path == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) == -1)
+		fatal("report");
+	va_end(ap);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	if ((fd = open(report_path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0640)) == -1) {
+		log_warn("event=report path=%s", log_q(report_path));
+		free(line);
+		return;
+	}
+	full = xasprintf("%s %s\n", stamp, line);
+	if (write(fd, full, strlen(full)) == -1)
+		log_warn("event=report path=%s", log_q(report_path));
+	close(fd);
+	free(full);
+	free(line);
 }
 
 /* Attempts at one account in one run, and the pause between them. */
@@ -203,6 +246,8 @@ run_one(const struct mig_conf *conf, struct mig_state *st,
 			log_warnx("event=account account=%s result=failed"
 			    " attempts=%d error=%s", log_q(j->a->name),
 			    attempt, log_q(err));
+			report("%s: FAILED after %d attempt%s: %s",
+			    j->a->name, attempt, attempt == 1 ? "" : "s", err);
 			free(err);
 			return -1;
 		}
@@ -219,6 +264,12 @@ run_one(const struct mig_conf *conf, struct mig_state *st,
 	    "stopped-at-window-end" : "synced", stats->folders, stats->copied,
 	    stats->bytes, stats->matched, stats->flagged, stats->deleted,
 	    stats->refused);
+	report("%s: %s, %lld messages copied (%.1f MB), %lld found there"
+	    " already, %lld flag changes, %lld deletions, %lld refused by the"
+	    " new server", j->a->name, stats->stopped ? "stopped at the"
+	    " window's end, to be continued" : final ? "synced for the"
+	    " cut-over" : "synced", stats->copied, stats->bytes / 1e6,
+	    stats->matched, stats->flagged, stats->deleted, stats->refused);
 	if (stats->stopped)
 		return 1;
 	if (final && mig_state_final(st, j->a->name, &err) == -1) {
@@ -265,6 +316,7 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 		{ "parallel", required_argument, NULL, 'p' },
 		{ "max-rate", required_argument, NULL, 'r' },
 		{ "max-bytes", required_argument, NULL, 'b' },
+		{ "report", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mig_options opt = { 0 };
@@ -291,6 +343,9 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 				    " not HH:MM-HH:MM\n", optarg);
 				return EX_USAGE;
 			}
+			break;
+		case 'R':
+			report_path = optarg;
 			break;
 		case 'p':
 			parallel = strtol(optarg, &end, 10);
@@ -333,6 +388,8 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 	}
 	opened_in_window = conf->window_start >= 0 &&
 	    in_window(conf, time(NULL));
+	report("%s of %zu account%s started", final ? "final run" : "run", n,
+	    n == 1 ? "" : "s");
 	for (i = 0; i < n || running > 0;) {
 		/* A free slot and work that may start now: start it. */
 		if (i < n && running < (size_t)parallel) {
@@ -341,6 +398,9 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 				/* The night is over: the next carries on. */
 				log_info("event=window result=closed left=%zu",
 				    n - i);
+				report("the window closed; %zu account%s left"
+				    " for the next night", n - i, n - i == 1 ?
+				    "" : "s");
 				waiting += n - i;
 				i = n;
 				continue;
@@ -351,6 +411,8 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 				    " result=waiting reason=\"a large account,"
 				    " it waits for the window\"",
 				    log_q(j[i].a->name), j[i].bytes);
+				report("%s: waits for the window (%.1f MB)",
+				    j[i].a->name, j[i].bytes / 1e6);
 				waiting++;
 				i++;
 				continue;
@@ -386,6 +448,8 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 	}
 	log_info("event=run accounts=%zu synced=%zu waiting=%zu failed=%zu",
 	    n, done, waiting, failed);
+	report("done: %zu synced, %zu waiting, %zu failed", done, waiting,
+	    failed);
 	mig_state_close(&st);
 	free(j);
 	return failed > 0 ? EX_UNAVAILABLE : 0;

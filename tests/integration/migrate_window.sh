@@ -81,7 +81,7 @@ check "plan puts the small account first" sh -c "sed -n 2p '$T/run.log' | grep -
 check "and the large one in the window" grep -q '^large .*in the window' "$T/run.log" ||
     diag "$(cat "$T/run.log")"
 
-at "@2026-11-30 12:00:00" run small large
+at "@2026-11-30 12:00:00" run --report "$T/report" small large
 check_eq "at noon a run succeeds" 0 "$rc"
 check "the small account is copied" same small
 check "the large one waits for the window" \
@@ -91,7 +91,7 @@ check "and has nothing yet" sh -c "! grep -q 'event=folder account=large' '$T/ru
 # Ten seconds before five (on a clock twenty times as fast, which the
 # pacing follows too): --max-rate holds the large account to forty
 # seconds, and the window closes during it.
-at "@2026-12-01 04:59:50 x20" run --max-rate 10 large
+at "@2026-12-01 04:59:50 x20" run --max-rate 10 --report "$T/report" large
 check_eq "a run at the window's end succeeds" 0 "$rc"
 check "it stops copying when the window closes" \
     grep -q 'event=account account=large result=stopped-at-window-end' "$T/run.log" ||
@@ -116,11 +116,22 @@ check "it finishes the large account" \
 check "without a duplicate or a gap" same large ||
     diag "$(grep -v '^ok' "$T/compare.large" | head)"
 
+# The night's report says what happened, a line each.
+check "the report says the small account was synced" \
+    grep -q ' small: synced, 30 messages copied' "$T/report"
+check "that the large one waited" grep -q ' large: waits for the window' "$T/report"
+check "and that it stopped at the window's end" \
+    grep -q " large: stopped at the window's end" "$T/report" || diag "$(cat "$T/report")"
+check "with a line at the end of each run" test "$(grep -c ' done: ' "$T/report")" -eq 2
+
 # Two accounts at once, each in a process of its own.
-"$MIGRATE" -c "$T/m.conf" run --parallel 2 p1 p2 > "$T/run.log" 2>&1
+"$MIGRATE" -c "$T/m.conf" run --parallel 2 --report "$T/report2" p1 p2 > "$T/run.log" 2>&1
 check_eq "--parallel 2 runs two accounts" 0 "$?"
 check "both are synced" sh -c "grep -q 'account=p1 result=synced' '$T/run.log' &&
     grep -q 'account=p2 result=synced' '$T/run.log'" || diag "$(cat "$T/run.log")"
+check "both report their lines" sh -c "grep -q ' p1: synced' '$T/report2' &&
+    grep -q ' p2: synced' '$T/report2' && grep -q ' done: 2 synced' '$T/report2'" ||
+    diag "$(cat "$T/report2")"
 check "p1 is alike on both sides" same p1
 check "p2 is alike on both sides" same p2
 
