@@ -309,7 +309,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	size_t nold = 0, nnew = 0, ncopied = 0, ngone = 0, ntocopy = 0, i, n;
 	size_t size, bytes;
 	char *new_name;
-	int rc = -1, *mapped = NULL;
+	int rc = -1, keys, *mapped = NULL;
 	long long before = stats->copied;
 
 	if ((new_name = mig_sync_name(s->conf, old_name, s->old.sep,
@@ -340,8 +340,10 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 		mig_state_rollback(s->st);
 		goto out;
 	}
+	/* Nothing recorded yet: all will need their content keys. */
+	keys = ncopied == 0;
 	if (mig_state_commit(s->st, err_r) == -1 ||
-	    mig_imap_list(&s->old, 0, &olds, &nold, err_r) == -1)
+	    mig_imap_list(&s->old, keys, &olds, &nold, err_r) == -1)
 		goto out;
 
 	/*
@@ -353,7 +355,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	if (mig_imap_exists(&s->new) == ncopied &&
 	    mig_sync_mark(olds, nold, copied, ncopied, mapped) == 0)
 		goto flags;
-	if (mig_imap_list(&s->new, 0, &news, &nnew, err_r) == -1)
+	if (mig_imap_list(&s->new, keys, &news, &nnew, err_r) == -1)
 		goto out;
 	/* A recorded copy the new side lost is copied again. */
 	for (i = 0; i < ncopied; i++) {
@@ -364,7 +366,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 			goto out;
 		copied[i].new_uid = 0;
 	}
-	if (mig_sync_mark(olds, nold, copied, ncopied, mapped) > 0) {
+	if (mig_sync_mark(olds, nold, copied, ncopied, mapped) > 0 && !keys) {
 		/* Those not yet copied need their content keys, both sides. */
 		mig_imap_msgs_free(olds, nold);
 		mig_imap_msgs_free(news, nnew);

@@ -144,8 +144,12 @@ feed_send(struct nntp_feed *f, struct feed_item *fi, const char *verb)
 	f->nsent++;
 }
 
-/* The article itself, dot-stuffed and ended. */
-static int
+/*
+ * The article itself, dot-stuffed and ended.  When the store cannot give
+ * it, the command is out already: it is ended empty, the peer refuses
+ * that, and the delivery is tried again later.
+ */
+static void
 feed_send_article(struct transport *t, struct feed_item *fi)
 {
 	struct nntp_feed *f = t->priv;
@@ -153,9 +157,24 @@ feed_send_article(struct transport *t, struct feed_item *fi)
 
 	if (nntp_article_view(t->conf, f->store, fi->d->row->message, 'F',
 	    out) == -1)
-		return -1;
+		log_warnx("event=feed msgid=%s error=\"could not read the"
+		    " article\"", log_q(fi->d->row->msgid));
 	evbuffer_add(out, ".\r\n", 3);
-	return 0;
+}
+
+/* The peer's last word: ok delivered, perm refused for good (-1: none). */
+static void
+feed_verdict(struct nntp_feed *f, struct feed_item *fi, int code, int ok,
+    int perm, const char *line)
+{
+	if (code == ok)
+		feed_item_done(fi, DELIVERY_OK, NULL);
+	else if (code == perm)
+		feed_item_done(fi, DELIVERY_PERMFAIL, "%s refused it: %s",
+		    f->address, line);
+	else
+		feed_item_done(fi, DELIVERY_TEMPFAIL, "%s: %s", f->address,
+		    line);
 }
 
 /* Offer what waits, as far as the mode allows. */
@@ -194,64 +213,29 @@ feed_answer(struct transport *t, int code, const char *line)
 		if (code == 238) {
 			evbuffer_add_printf(bufferevent_get_output(f->bev),
 			    "TAKETHIS %s\r\n", fi->d->row->msgid);
-			if (feed_send_article(t, fi) == -1) {
-				/* The command is out: end it empty, the peer
-				   refuses it, and we try again later. */
-				evbuffer_add(bufferevent_get_output(f->bev),
-				    ".\r\n", 3);
-				log_warnx("event=feed msgid=%s error=\"could"
-				    " not read the article\"",
-				    log_q(fi->d->row->msgid));
-			}
+			feed_send_article(t, fi);
 			fi->stage = FI_TAKETHIS;
 			TAILQ_INSERT_TAIL(&f->sent, fi, entry);
 			f->nsent++;
-		} else if (code == 438)
-			feed_item_done(fi, DELIVERY_OK, NULL);
-		else
-			feed_item_done(fi, DELIVERY_TEMPFAIL, "%s: %s",
-			    f->address, line);
+		} else
+			/* 438: the peer has it; no refusal is final here. */
+			feed_verdict(f, fi, code, 438, -1, line);
 		break;
 	case FI_TAKETHIS:
-		if (code == 239)
-			feed_item_done(fi, DELIVERY_OK, NULL);
-		else if (code == 439)
-			feed_item_done(fi, DELIVERY_PERMFAIL, "%s refused it:"
-			    " %s", f->address, line);
-		else
-			feed_item_done(fi, DELIVERY_TEMPFAIL, "%s: %s",
-			    f->address, line);
+		feed_verdict(f, fi, code, 239, 439, line);
 		break;
 	case FI_IHAVE:
 		if (code == 335) {
-			if (feed_send_article(t, fi) == -1) {
-				evbuffer_add(bufferevent_get_output(f->bev),
-				    ".\r\n", 3);
-				log_warnx("event=feed msgid=%s error=\"could"
-				    " not read the article\"",
-				    log_q(fi->d->row->msgid));
-			}
+			feed_send_article(t, fi);
 			fi->stage = FI_IHAVE_ARTICLE;
 			TAILQ_INSERT_HEAD(&f->sent, fi, entry);
 			f->nsent++;
-		} else if (code == 435)
-			feed_item_done(fi, DELIVERY_OK, NULL);
-		else if (code == 437)
-			feed_item_done(fi, DELIVERY_PERMFAIL, "%s refused it:"
-			    " %s", f->address, line);
-		else
-			feed_item_done(fi, DELIVERY_TEMPFAIL, "%s: %s",
-			    f->address, line);
+		} else
+			/* 435: the peer has it. */
+			feed_verdict(f, fi, code, 435, 437, line);
 		break;
 	case FI_IHAVE_ARTICLE:
-		if (code == 235)
-			feed_item_done(fi, DELIVERY_OK, NULL);
-		else if (code == 437)
-			feed_item_done(fi, DELIVERY_PERMFAIL, "%s refused it:"
-			    " %s", f->address, line);
-		else
-			feed_item_done(fi, DELIVERY_TEMPFAIL, "%s: %s",
-			    f->address, line);
+		feed_verdict(f, fi, code, 235, 437, line);
 		break;
 	case FI_NEW:
 		fatalx("feed_answer: an item that was never sent");
