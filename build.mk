@@ -54,7 +54,8 @@ MIGRATE_TESTS = tests/unit/test_migrate
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS) $(MIGRATE_TESTS)
 
 FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp \
-	tests/fuzz/fuzz_reactor tests/fuzz/fuzz_smtp
+	tests/fuzz/fuzz_reactor tests/fuzz/fuzz_smtp tests/fuzz/fuzz_check \
+	tests/fuzz/fuzz_migrate
 
 DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) $(CRYPT_LIBS) \
 	$(SSL_LIBS) -lpthread
@@ -146,6 +147,11 @@ $(MIGRATE_TESTS): %: %.o $(MIGRATE_OBJS) common/libcommon.a
 $(SYNCD_TESTS): %: %.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SIDE_LIBS) syncd/libsyncd.a \
 		common/libcommon.a $(DAEMON_LIBS) $(CMOCKA_LIBS)
+
+tests/fuzz/fuzz_migrate: tests/fuzz/fuzz_migrate.o $(MIGRATE_OBJS) \
+		common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(MIGRATE_OBJS) \
+		common/libcommon.a $(SQLITE_LIBS) $(ETPAN_LIBS) $(SSL_LIBS)
 
 tests/fuzz/%: tests/fuzz/%.o $(SIDE_LIBS) syncd/libsyncd.a \
 		common/libcommon.a

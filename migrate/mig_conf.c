@@ -208,22 +208,31 @@ mig_conf_line(struct mig_conf *conf, char **w, int n, const char *path,
 struct mig_conf *
 mig_conf_load(const char *path, char **err_r)
 {
+	struct mig_conf *conf;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		*err_r = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	conf = mig_conf_read(fp, path, err_r);
+	fclose(fp);
+	return conf;
+}
+
+struct mig_conf *
+mig_conf_read(FILE *fp, const char *path, char **err_r)
+{
 	struct mig_conf *conf = xcalloc(1, sizeof(*conf));
 	struct mig_account *a;
 	char *line = NULL, *w[MIG_CONF_WORDS];
 	size_t size = 0;
 	int n, lineno = 0;
-	FILE *fp;
 
 	TAILQ_INIT(&conf->accounts);
 	conf->old.verify = conf->new.verify = 1;
 	conf->window_start = conf->window_end = -1;
 	conf->big = 1LL << 30;
-	if ((fp = fopen(path, "r")) == NULL) {
-		*err_r = xasprintf("%s: %s", path, strerror(errno));
-		mig_conf_free(&conf);
-		return NULL;
-	}
 	while (getline(&line, &size, fp) != -1) {
 		lineno++;
 		if (mig_conf_split(line, w, MIG_CONF_WORDS, &n) == -1) {
@@ -258,11 +267,9 @@ mig_conf_load(const char *path, char **err_r)
 			goto fail;
 		}
 	free(line);
-	fclose(fp);
 	return conf;
 fail:
 	free(line);
-	fclose(fp);
 	mig_conf_free(&conf);
 	return NULL;
 }
@@ -281,7 +288,8 @@ mig_conf_size(const char *s, double *size_r)
 		    1073741824.0;
 		end++;
 	}
-	if (*end != '\0')
+	/* A petabyte is plenty, and stays a long long. */
+	if (*end != '\0' || !(v <= 1e15))
 		return -1;
 	*size_r = v;
 	return 0;

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 struct mailimap;
@@ -67,7 +68,12 @@ struct mig_conf {
 };
 
 struct mig_conf	*mig_conf_load(const char *path, char **err_r);
-/* "500M" (or K, G, or a plain number) as a number; -1 if not one. */
+/* The same from an open stream; errors name path and the line. */
+struct mig_conf	*mig_conf_read(FILE *, const char *path, char **err_r);
+/*
+ * "500M" (or K, G, or a plain number) as a number, above 0 and at most
+ * 10^15; -1 if not one.
+ */
 int		 mig_conf_size(const char *, double *size_r);
 /* "01:00-05:00" into minutes after midnight; -1 if it is not one. */
 int		 mig_conf_window(const char *, int *start, int *end);

@@ -98,6 +98,7 @@ test_conf_errors(void **state)
 		{ "window 05:00-05:00\n", "is not HH:MM-HH:MM" },
 		{ "window 25:00-05:00\n", "is not HH:MM-HH:MM" },
 		{ "big-account lots\n", "'lots' is not a size" },
+		{ "big-account 9999999999999999999999999G\n", "is not a size" },
 	};
 	struct mig_conf *conf;
 	char *err;
