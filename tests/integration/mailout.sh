@@ -79,6 +79,23 @@ check "From names the author via our host, at the gateway address" \
 check "Reply-To is the author" grep -q '^Reply-To: Nora News <nora@example.org>' "$f"
 check "no Approved where no password is set" sh -c "! grep -q '^Approved:' $f"
 
+# A reload takes a channel's new list-from at once, on the same transport.
+sed -i 's|^\tlist-password s3cret$|\tlist-password s3cret\n\tlist-from rewrite|' "$C"
+check "syncctl reload takes the new list-from" sh -c "'$SYNCCTL' -c '$C' reload > /dev/null"
+post pirates.de.test "after the reload" "<out7@example.org>"
+check "it goes out" sunk_wait "$T/sink1" "<out7@example.org>"
+check "rewritten as the reloaded configuration says" \
+    grep -q '^From: "Nora News via gw.test.example" <gateway+test@gw.test.example>' \
+    "$(sunk "$T/sink1" "<out7@example.org>")"
+
+# A server that refuses EHLO is spoken to with HELO (RFC 5321 4.1.1.1).
+postfix_sink_stop
+postfix_sink_start "$T/sink6" "$PORT" -f EHLO
+post pirates.de.test "to an old server" "<out6@example.org>"
+check "a server without EHLO gets the post by HELO" sunk_wait "$T/sink6" "<out6@example.org>"
+check "sent without ESMTP parameters" grep -q '^X-Mail-Args: <gateway+test@gw.test.example>$' \
+    "$(sunk "$T/sink6" "<out6@example.org>")"
+
 # 4xx: deferred, and delivered once the server takes it.
 postfix_sink_stop
 postfix_sink_start "$T/sink2" "$PORT" -r RCPT
