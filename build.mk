@@ -11,7 +11,7 @@ datadir = $(prefix)/share
 docdir = $(datadir)/doc/syncom
 
 CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd -I$(srcdir)/nntp \
-	-I$(srcdir)/smtp -I$(srcdir)/migrate \
+	-I$(srcdir)/smtp -I$(srcdir)/migrate -I$(srcdir)/forum \
 	-D_GNU_SOURCE -DSYNCOM_VERSION='"$(VERSION)"' \
 	-DSYNCOM_SYSCONFDIR='"$(sysconfdir)"' \
 	-DSYNCOM_LOCALSTATEDIR='"$(localstatedir)"' \
@@ -34,6 +34,10 @@ NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
 SMTP_OBJS = smtp/blacklist.o smtp/footer.o smtp/reactor.o \
 	smtp/smtp_server.o smtp/mailout.o smtp/smtp_client.o smtp/smtp_check.o
 
+# The forum.
+FORUM_OBJS = forum/forum_render.o forum/forum_db.o forum/forum.o \
+	forum/forum_http.o
+
 # The migration tool.
 MIGRATE_OBJS = migrate/mig_conf.o migrate/mig_state.o migrate/mig_imap.o \
 	migrate/mig_sync.o migrate/mig_tls.o
@@ -48,7 +52,7 @@ SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_router tests/unit/test_outbox tests/unit/test_maildir \
 	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp \
 	tests/unit/test_blacklist tests/unit/test_reactor tests/unit/test_mailout \
-	tests/unit/test_smtp_check
+	tests/unit/test_smtp_check tests/unit/test_forum_render
 # Those of migrate/ link its objects.
 MIGRATE_TESTS = tests/unit/test_migrate
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS) $(MIGRATE_TESTS)
@@ -77,6 +81,10 @@ nntp/%.o: $(srcdir)/nntp/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 smtp/%.o: $(srcdir)/smtp/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+forum/%.o: $(srcdir)/forum/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -112,8 +120,12 @@ smtp/libsmtp.a: $(SMTP_OBJS)
 	rm -f $@
 	ar rcs $@ $(SMTP_OBJS)
 
+forum/libforum.a: $(FORUM_OBJS)
+	rm -f $@
+	ar rcs $@ $(FORUM_OBJS)
+
 # The sides' libraries come before the core's: they call into it.
-SIDE_LIBS = nntp/libnntp.a smtp/libsmtp.a
+SIDE_LIBS = forum/libforum.a nntp/libnntp.a smtp/libsmtp.a
 
 syncd/syncd: syncd/syncd.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncd.o $(SIDE_LIBS) \
@@ -229,6 +241,6 @@ distclean: clean
 .PHONY: all check check-build fuzz bench install uninstall clean distclean
 
 -include $(COMMON_OBJS:.o=.d) $(SYNCD_OBJS:.o=.d) $(NNTP_OBJS:.o=.d) \
-	$(SMTP_OBJS:.o=.d) syncd/syncd.d smtp/syncd-reactor.d \
+	$(SMTP_OBJS:.o=.d) $(FORUM_OBJS:.o=.d) syncd/syncd.d smtp/syncd-reactor.d \
 	smtp/syncd-milter.d $(MIGRATE_OBJS:.o=.d) migrate/syncmigrate.d \
 	syncd/syncctl.d $(UNIT_TESTS:=.d) $(FUZZ_TARGETS:=.d)

@@ -17,6 +17,9 @@
  * (mailout_notice) from the null sender, so no bounce can loop.  LMTP to
  * Mailman reaches no one else, so there the dead letter is all.
  *
+ * A target "mail:ADDRESS" is the forum's own mail (forum.c): sent as it
+ * is to that address.
+ *
  * Mail is at least once: a crash between the server's 250 and the
  * outbox's commit sends the message again, with the same Message-ID.
  */
@@ -265,6 +268,20 @@ mc_start(struct mc_session *s)
 		list = s->d->row->target + strcspn(s->d->row->target, ":");
 		if (*list == ':')
 			list++;
+		if (strncmp(s->d->row->target, "mail:", 5) == 0) {
+			/*
+			 * The forum's own mail (forum-mail): as it is, to
+			 * its one recipient, from the null sender, so that
+			 * no bounce of it can loop (RFC 3834 section 3.2).
+			 */
+			s->data = xmemdup(s->d->raw, s->d->len);
+			s->len = s->d->len;
+			s->sender = xstrdup("");
+			s->rcpt = xstrdup(list);
+			bufferevent_set_timeouts(s->bev, &tv, NULL);
+			mc_send_mail(s);
+			return 1;
+		}
 		if ((c = conf_channel_by_address(conf, list)) == NULL ||
 		    c->list == NULL || strcasecmp(c->list, list) != 0) {
 			mc_done(s, DELIVERY_PERMFAIL, "no channel has the list"

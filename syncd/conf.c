@@ -40,6 +40,7 @@ enum conf_type {
 	T_NEWSGROUP,
 	T_ADDRESS,	/* local@domain */
 	T_LIST_ID,
+	T_URL,		/* http:// or https:// */
 	T_NUMBER,
 	T_DURATION,
 	T_SIZE,
@@ -96,6 +97,8 @@ static int	 conf_parse_deliver(struct conf_parser *, char **, int);
 static void	 conf_print_deliver(FILE *, const struct conf *);
 static int	 conf_parse_archive(struct conf_parser *, char **, int);
 static void	 conf_print_archive(FILE *, const struct conf *);
+static int	 conf_parse_forum_mail(struct conf_parser *, char **, int);
+static void	 conf_print_forum_mail(FILE *, const struct conf *);
 static int	 conf_parse_listen(struct conf_parser *, char **, int);
 static void	 conf_print_listen(FILE *, const struct conf *);
 static int	 conf_parse_feeders(struct conf_parser *, char **, int);
@@ -169,8 +172,12 @@ static const struct conf_keyword conf_keywords[] = {
 	NUMBER("retry-max", T_DURATION, G(retry_max), 1, 7 * DAY, 3600),
 	NUMBER("delivery-concurrency", T_NUMBER, G(delivery_concurrency),
 	    1, 256, 8),
-	CUSTOM("deliver", deliver, 3, 3, CONF_MULTI),
+	CUSTOM("deliver", deliver, 2, 3, CONF_MULTI),
 	CUSTOM("archive", archive, 2, 2, 0),
+	CUSTOM("forum-mail", forum_mail, 2, 2, 0),
+	STRING("forum-url", CTX_GLOBAL, T_URL, G(forum_url), 0),
+	STRING("forum-title", CTX_GLOBAL, T_STRING, G(forum_title), 0),
+	STRING("forum-sender", CTX_GLOBAL, T_ADDRESS, G(forum_sender), 0),
 	CUSTOM("listen", listen, 2, 2, CONF_MULTI | CONF_RESTART),
 	ENUM("nntp-read", CTX_GLOBAL, G(nntp_read), access_names,
 	    ACCESS_ANONYMOUS),
@@ -606,6 +613,8 @@ conf_type_wants(enum conf_type type)
 		return "a mail address (local@domain)";
 	case T_LIST_ID:
 		return "a List-Id such as name.lists.example.org";
+	case T_URL:
+		return "an http:// or https:// address";
 	case T_BOOL:
 		return "yes or no";
 	default:
@@ -710,6 +719,11 @@ conf_set_simple(struct conf_parser *ps, const struct conf_keyword *kw,
 	case T_LIST_ID:
 		ok = conf_valid_list_id(arg);
 		break;
+	case T_URL:
+		ok = (strncmp(arg, "http://", 7) == 0 ||
+		    strncmp(arg, "https://", 8) == 0) && conf_valid_text(arg) &&
+		    strpbrk(arg, " \"<>") == NULL;
+		break;
 	default:
 		fatalx("conf_set_simple: type %d", kw->type);
 	}
@@ -728,6 +742,7 @@ static const char *const transport_names[] = {
 	[TRANSPORT_NNTP] = "nntp",
 	[TRANSPORT_SMTP] = "smtp",
 	[TRANSPORT_LMTP] = "lmtp",
+	[TRANSPORT_BUILTIN] = "builtin",
 };
 
 static const char *
@@ -736,19 +751,24 @@ conf_transport_name(enum transport_kind kind)
 	return transport_names[kind];
 }
 
+/* conf_set_deliver's side for forum-mail (the archive's is -1). */
+#define CONF_FORUM_MAIL		SIDE_MAX
+
 /*
  * Fill a conf_deliver from "maildir PATH", "nntp ADDRESS:PORT" (the news
- * side only) or "smtp|lmtp ADDRESS:PORT" (the list side only); side is -1
- * for the archive.
+ * side only), "smtp|lmtp ADDRESS:PORT" (the list side only; forum-mail
+ * takes smtp) or "builtin" (the forum side only); side is -1 for the
+ * archive.
  */
 static int
 conf_set_deliver(struct conf_parser *ps, struct conf_deliver *d,
-    const char *what, char **args, int side)
+    const char *what, char **args, int nargs, int side)
 {
 	static const char *const known[] = {
 		[SIDE_NEWS] = "maildir, nntp",
 		[SIDE_LIST] = "maildir, smtp, lmtp",
-		[SIDE_FORUM] = "maildir",
+		[SIDE_FORUM] = "builtin, maildir",
+		[CONF_FORUM_MAIL] = "smtp, maildir",
 	};
 	char *host;
 	int port, any;
@@ -760,15 +780,26 @@ conf_set_deliver(struct conf_parser *ps, struct conf_deliver *d,
 		d->kind = TRANSPORT_MAILDIR;
 	else if (strcmp(args[0], "nntp") == 0 && side == SIDE_NEWS)
 		d->kind = TRANSPORT_NNTP;
-	else if (strcmp(args[0], "smtp") == 0 && side == SIDE_LIST)
+	else if (strcmp(args[0], "smtp") == 0 && (side == SIDE_LIST ||
+	    side == CONF_FORUM_MAIL))
 		d->kind = TRANSPORT_SMTP;
 	else if (strcmp(args[0], "lmtp") == 0 && side == SIDE_LIST)
 		d->kind = TRANSPORT_LMTP;
+	else if (strcmp(args[0], "builtin") == 0 && side == SIDE_FORUM)
+		d->kind = TRANSPORT_BUILTIN;
 	else
 		return conf_error(ps, ps->stmt_line, "%s: unknown transport"
 		    " '%s' (known: %s)", what, args[0], side >= 0 ?
 		    known[side] : "maildir");
-	if (d->kind == TRANSPORT_MAILDIR) {
+	if ((nargs == 1) != (d->kind == TRANSPORT_BUILTIN)) {
+		d->kind = TRANSPORT_NONE;
+		return conf_error(ps, ps->stmt_line, "%s %s: %s", what,
+		    args[0], nargs == 1 ? "where to? (a path or an address)" :
+		    "takes no path or address");
+	}
+	if (d->kind == TRANSPORT_BUILTIN) {
+		d->path = xstrdup("");
+	} else if (d->kind == TRANSPORT_MAILDIR) {
 		if (*args[1] == '\0' || !conf_valid_text(args[1]))
 			return conf_error(ps, ps->stmt_line, "%s: '%s' is not"
 			    " a path", what, args[1]);
@@ -784,7 +815,8 @@ conf_set_deliver(struct conf_parser *ps, struct conf_deliver *d,
 			    what, args[1], d->kind == TRANSPORT_NNTP ? 119 :
 			    d->kind == TRANSPORT_SMTP ? 25 : 24);
 	}
-	d->path = xstrdup(args[1]);
+	if (d->path == NULL)
+		d->path = xstrdup(args[1]);
 	d->line = ps->stmt_line;
 	return 0;
 }
@@ -803,7 +835,7 @@ conf_parse_deliver(struct conf_parser *ps, char **args, int nargs)
 		    args[0]);
 	what = xasprintf("deliver %s", args[0]);
 	rc = conf_set_deliver(ps, &ps->conf->deliver[side], what, args + 1,
-	    side);
+	    nargs - 1, side);
 	free(what);
 	return rc;
 }
@@ -816,9 +848,12 @@ conf_print_deliver(FILE *fp, const struct conf *conf)
 	for (i = 0; i < SIDE_MAX; i++) {
 		if (conf->deliver[i].kind == TRANSPORT_NONE)
 			continue;
-		fprintf(fp, "deliver %s %s ", side_name(i),
+		fprintf(fp, "deliver %s %s", side_name(i),
 		    conf_transport_name(conf->deliver[i].kind));
-		conf_print_word(fp, conf->deliver[i].path);
+		if (*conf->deliver[i].path != '\0') {
+			fputc(' ', fp);
+			conf_print_word(fp, conf->deliver[i].path);
+		}
 		fputc('\n', fp);
 	}
 }
@@ -827,7 +862,8 @@ conf_print_deliver(FILE *fp, const struct conf *conf)
 static int
 conf_parse_archive(struct conf_parser *ps, char **args, int nargs)
 {
-	return conf_set_deliver(ps, &ps->conf->archive, "archive", args, -1);
+	return conf_set_deliver(ps, &ps->conf->archive, "archive", args, nargs,
+	    -1);
 }
 
 static void
@@ -837,6 +873,25 @@ conf_print_archive(FILE *fp, const struct conf *conf)
 		return;
 	fprintf(fp, "archive %s ", conf_transport_name(conf->archive.kind));
 	conf_print_word(fp, conf->archive.path);
+	fputc('\n', fp);
+}
+
+/* forum-mail TRANSPORT PATH */
+static int
+conf_parse_forum_mail(struct conf_parser *ps, char **args, int nargs)
+{
+	return conf_set_deliver(ps, &ps->conf->forum_mail, "forum-mail", args,
+	    nargs, CONF_FORUM_MAIL);
+}
+
+static void
+conf_print_forum_mail(FILE *fp, const struct conf *conf)
+{
+	if (conf->forum_mail.kind == TRANSPORT_NONE)
+		return;
+	fprintf(fp, "forum-mail %s ",
+	    conf_transport_name(conf->forum_mail.kind));
+	conf_print_word(fp, conf->forum_mail.path);
 	fputc('\n', fp);
 }
 
@@ -892,6 +947,7 @@ static const char *const listen_names[] = {
 	[LISTEN_NNTPS] = "nntps",
 	[LISTEN_LMTP] = "lmtp",
 	[LISTEN_SMTP] = "smtp",
+	[LISTEN_HTTP] = "http",
 	NULL
 };
 
@@ -909,7 +965,7 @@ conf_parse_listen(struct conf_parser *ps, char **args, int nargs)
 			break;
 	if (listen_names[proto] == NULL)
 		return conf_error(ps, ps->stmt_line, "listen: unknown protocol"
-		    " '%s' (known: nntp, nntps, lmtp, smtp)", args[0]);
+		    " '%s' (known: nntp, nntps, lmtp, smtp, http)", args[0]);
 	if (conf_split_address(args[1], &host, &port) == -1)
 		return conf_error(ps, ps->stmt_line, "listen: '%s' is not an"
 		    " address and port such as 127.0.0.1:119, [::1]:119 or"
@@ -1228,6 +1284,12 @@ conf_finish(struct conf_parser *ps)
 		    conf->tls_certificate == NULL)
 			return conf_error(ps, conf->listens[i].line, "listen"
 			    " nntps needs tls-certificate and tls-key");
+	for (i = 0; i < conf->nlistens; i++)
+		if (conf->listens[i].proto == LISTEN_HTTP &&
+		    conf->deliver[SIDE_FORUM].kind != TRANSPORT_BUILTIN)
+			return conf_error(ps, conf->listens[i].line, "listen"
+			    " http serves the built-in forum: add \"deliver"
+			    " forum builtin\"");
 	if (conf->retry_min > conf->retry_max)
 		return conf_error(ps, ps->stmt_line, "retry-min (%llds) is above"
 		    " retry-max (%llds)", conf->retry_min, conf->retry_max);
@@ -1420,6 +1482,7 @@ conf_unref(struct conf **confp)
 	for (i = 0; i < SIDE_MAX; i++)
 		free(conf->deliver[i].path);
 	free(conf->archive.path);
+	free(conf->forum_mail.path);
 	free(conf->file);
 	free(conf);
 }

@@ -32,6 +32,7 @@
 #include "syncd.h"
 #include "nntp.h"
 #include "smtp.h"
+#include "forum.h"
 
 /* How long SIGTERM waits for deliveries in flight, in seconds. */
 #define SYNCD_STOP_GRACE	3
@@ -48,10 +49,12 @@ struct syncd {
 	struct control	*control;
 	struct nntp_server *nntp;
 	struct smtp_server *smtp;
+	struct forum	*forum;		/* the built-in one, or NULL */
 	struct tls_server *tls;
 	/* One transport per side, and the archive; rebuilt on reload. */
 	struct transport *transport[SIDE_MAX];
 	struct transport *archive;
+	struct transport *forum_mail;
 	struct event	*sighup, *sigterm, *sigint;
 	struct event	*stop_timer;
 	int		 stopping;
@@ -86,6 +89,9 @@ syncd_transport_new(struct syncd *sd, struct conf *conf,
 	case TRANSPORT_LMTP:
 		return smtp_client_new(sd->base, conf, d->path,
 		    d->kind == TRANSPORT_LMTP);
+	case TRANSPORT_BUILTIN:
+		return sd->forum != NULL ? forum_transport_new(sd->forum, conf) :
+		    NULL;
 	case TRANSPORT_NONE:
 		break;
 	}
@@ -205,6 +211,10 @@ syncd_apply(struct syncd *sd, struct conf *conf)
 		    &conf->deliver[i]);
 	syncd_transport_update(sd, &sd->archive, conf,
 	    sd->conf != NULL ? &sd->conf->archive : NULL, &conf->archive);
+	syncd_transport_update(sd, &sd->forum_mail, conf,
+	    sd->conf != NULL ? &sd->conf->forum_mail : NULL, &conf->forum_mail);
+	if (sd->forum != NULL)
+		forum_set_conf(sd->forum, conf, sd->forum_mail);
 	router_set_conf(sd->router, conf);
 	outbox_set_conf(sd->outbox, conf);
 	if (sd->control != NULL)
@@ -429,6 +439,8 @@ syncd_free(struct syncd *sd)
 	for (i = 0; i < SIDE_MAX; i++)
 		transport_free(&sd->transport[i]);
 	transport_free(&sd->archive);
+	forum_free(&sd->forum);
+	transport_free(&sd->forum_mail);
 	event_free(sd->sighup);
 	event_free(sd->sigterm);
 	event_free(sd->sigint);
@@ -452,8 +464,9 @@ main(int argc, char *argv[])
 	gid_t gid = getegid();
 	struct nntp_listener *listeners;
 	struct smtp_listener *mail_listeners;
+	int *http_listeners;
 	int ch, foreground = 0, verbose = 0, check = 0, ctlfd, fd;
-	size_t i, nnews = 0, nmail = 0;
+	size_t i, nnews = 0, nmail = 0, nhttp = 0;
 
 	while ((ch = getopt(argc, argv, "dfnV")) != -1) {
 		switch (ch) {
@@ -533,6 +546,7 @@ main(int argc, char *argv[])
 	/* Bound as root: a privileged port stays ours after the drop. */
 	listeners = xcalloc(conf->nlistens + 1, sizeof(*listeners));
 	mail_listeners = xcalloc(conf->nlistens + 1, sizeof(*mail_listeners));
+	http_listeners = xcalloc(conf->nlistens + 1, sizeof(*http_listeners));
 	for (i = 0; i < conf->nlistens; i++) {
 		if ((fd = listen_tcp(conf->listens[i].address, &err)) == -1)
 			fatalx("event=start listen=%s error=%s",
@@ -549,6 +563,9 @@ main(int argc, char *argv[])
 			mail_listeners[nmail].fd = fd;
 			mail_listeners[nmail++].lmtp =
 			    conf->listens[i].proto == LISTEN_LMTP;
+			break;
+		case LISTEN_HTTP:
+			http_listeners[nhttp++] = fd;
 			break;
 		}
 	}
@@ -590,6 +607,12 @@ main(int argc, char *argv[])
 	sd.smtp = smtp_server_new(sd.base, sd.router, sd.worker,
 	    mail_listeners, nmail);
 	free(mail_listeners);
+	if (conf->deliver[SIDE_FORUM].kind == TRANSPORT_BUILTIN &&
+	    (sd.forum = forum_new(sd.base, sd.store, sd.router,
+	    conf->data_dir, http_listeners, nhttp, &err)) == NULL)
+		fatalx("event=start forum=%s error=%s", log_q(conf->data_dir),
+		    log_q(err));
+	free(http_listeners);
 	nntp_server_set_tls(sd.nntp, sd.tls);
 	sd.control = control_new(sd.base, ctlfd, sd.store, sd.router,
 	    sd.outbox, &hooks);

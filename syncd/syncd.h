@@ -79,7 +79,8 @@ enum transport_kind {
 	TRANSPORT_MAILDIR,
 	TRANSPORT_NNTP,		/* the news side's feed to a peer */
 	TRANSPORT_SMTP,		/* the list side: to the MTA */
-	TRANSPORT_LMTP		/* the list side: to Mailman's LMTP runner */
+	TRANSPORT_LMTP,		/* the list side: to Mailman's LMTP runner */
+	TRANSPORT_BUILTIN	/* the forum side: syncd's own forum */
 };
 
 /* How list mail from news and the forum names its author (list-from). */
@@ -99,7 +100,8 @@ enum listen_proto {
 	LISTEN_NNTP,
 	LISTEN_NNTPS,		/* NNTP in TLS from the start (RFC 8143) */
 	LISTEN_LMTP,		/* list mail from the MTA (RFC 2033) */
-	LISTEN_SMTP		/* the same by SMTP (RFC 5321) */
+	LISTEN_SMTP,		/* the same by SMTP (RFC 5321) */
+	LISTEN_HTTP		/* the forum's pages */
 };
 
 /* A listener ("listen nntp 127.0.0.1:119"). */
@@ -112,7 +114,7 @@ struct conf_listen {
 /* How one side's messages leave ("deliver list maildir PATH"). */
 struct conf_deliver {
 	enum transport_kind kind;
-	char		*path;		/* or ADDRESS:PORT for nntp */
+	char		*path;		/* or ADDRESS:PORT; "" for builtin */
 	int		 line;
 };
 
@@ -140,6 +142,11 @@ struct conf {
 	long long	 delivery_concurrency;
 	struct conf_deliver deliver[SIDE_MAX];
 	struct conf_deliver archive;
+	/* The forum's own mail (address confirmations): smtp or maildir. */
+	struct conf_deliver forum_mail;
+	char		*forum_url;	/* its address for links in mail */
+	char		*forum_title;
+	char		*forum_sender;	/* From of its mail */
 	struct conf_listen *listens;
 	size_t		 nlistens;
 	/* The NNTP server. */

@@ -1,0 +1,488 @@
+/*
+ * forum.c: the forum side of the sync, for syncd's built-in forum.
+ *
+ * Messages reach the forum the way they reach every side: the outbox
+ * hands a committed row for "forum:BOARD" to the transport made here,
+ * which stores the message as a post (forum_take).  A post written on the
+ * forum's pages goes the other way: forum_http.c builds a message with a
+ * Message-ID of ours and gives it to forum_submit, which hands it to the
+ * router as posted here, so that the forum is one of its targets too; once
+ * the router has committed it, the post is stored at once (forum_take
+ * again), so its author sees it on the next page, and the outbox's later
+ * delivery finds it there.  Every path into the forum's database is
+ * forum_take, and a Message-ID is stored once.
+ *
+ * The forum's own mail (address confirmations) goes by the forum-mail
+ * transport, retried a few times while syncd runs: a lost confirmation
+ * is asked for again, never a lost post.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "syncd.h"
+#include "forum.h"
+
+/* How often and how far apart the forum's own mail is tried. */
+#define FORUM_MAIL_TRIES	5
+#define FORUM_MAIL_RETRY	60
+
+/* A post submitted from the web, on its way through the router. */
+struct forum_submission {
+	struct forum	*forum;
+	char		*board;
+	char		*raw;
+	size_t		 len;
+	forum_submit_cb	 cb;
+	void		*arg;
+};
+
+/* One mail of the forum's own on its way. */
+struct forum_mail {
+	struct forum	*forum;
+	struct delivery	 d;
+	struct outbox_row row;
+	struct event	*retry;
+	int		 tries;
+	TAILQ_ENTRY(forum_mail) entry;
+};
+
+static void	forum_mail_try(struct forum_mail *);
+
+/* References, or else In-Reply-To, as a list of Message-IDs. */
+static size_t
+forum_refs(const struct msg *msg, char ***refs_r)
+{
+	char *v;
+	size_t n = 0;
+
+	*refs_r = NULL;
+	if ((v = msg_get_unfolded(msg, "References")) != NULL)
+		n = msgid_list(v, refs_r);
+	free(v);
+	if (n == 0 && (v = msg_get_unfolded(msg, "In-Reply-To")) != NULL) {
+		msgid_list_free(*refs_r, n);
+		n = msgid_list(v, refs_r);
+		free(v);
+	}
+	return n;
+}
+
+/* The attachment lines of forum_post.attachments. */
+static char *
+forum_attachment_lines(const struct forum_text *t)
+{
+	char *s = xstrdup(""), *next;
+	size_t i;
+
+	for (i = 0; i < t->nattachments; i++) {
+		const struct forum_attachment *a = &t->attachments[i];
+
+		next = xasprintf("%s%d %s %zu %s\n", s, a->part, a->type,
+		    a->size, a->filename);
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+/* A line break or tab in a name would break the lines above: spaces. */
+static void
+forum_flatten(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == '\n' || *s == '\r' || *s == '\t')
+			*s = ' ';
+}
+
+/*
+ * An edit (Supersedes) of a post we have: take its new text.  1 when
+ * msg was one, 0 when not, -1 on error.
+ */
+static int
+forum_take_edit(struct forum *f, const struct msg *msg, const char *msgid,
+    int64_t board, const char *raw, size_t len, char **err_r)
+{
+	struct forum_post p;
+	struct forum_topic t;
+	struct forum_text text;
+	const char *why;
+	char *v, *old, *addr = NULL, *name = NULL, *subject;
+	int found, rc = 0;
+
+	if ((v = msg_get_unfolded(msg, "Supersedes")) == NULL)
+		return 0;
+	old = msgid_extract(v);
+	free(v);
+	if (old == NULL)
+		return 0;
+	found = forum_db_post(f->db, 0, old, &p);
+	free(old);
+	if (found != 1)
+		return found == -1 ? -1 : 0;
+	/* Only its author may change a post: the same address. */
+	if (forum_db_topic(f->db, p.topic, &t) != 1 || t.board != board ||
+	    msg_mailbox(msg, &name, &addr) == -1 ||
+	    strcasecmp(addr, p.address) != 0) {
+		forum_topic_free(&t, 1);
+		forum_post_free(&p, 1);
+		free(name);
+		free(addr);
+		return 0;
+	}
+	forum_topic_free(&t, 1);
+	free(name);
+	free(addr);
+	if (forum_text_extract(raw, len, &text, &why) == -1) {
+		*err_r = xasprintf("not a message: %s", why);
+		forum_post_free(&p, 1);
+		return -1;
+	}
+	subject = msg_subject(msg);
+	if (forum_db_post_edit(f->db, p.id, msgid, subject != NULL ?
+	    subject : p.subject, text.text, time(NULL)) == -1) {
+		*err_r = xstrdup("could not write the forum's database");
+		rc = -1;
+	} else
+		rc = 1;
+	free(subject);
+	forum_text_clear(&text);
+	forum_post_free(&p, 1);
+	return rc;
+}
+
+int
+forum_take(struct forum *f, const char *board, const char *raw, size_t len,
+    int source, char **err_r)
+{
+	struct forum_new_post np;
+	struct forum_account a;
+	struct forum_board b;
+	struct forum_text text;
+	struct msg *msg = NULL;
+	const char *why;
+	char *v, *msgid = NULL, *name = NULL, *addr = NULL, *subject = NULL;
+	char *attachments = NULL, **refs = NULL;
+	size_t nrefs = 0;
+	int64_t id, topic;
+	enum delivery_result result = DELIVERY_PERMFAIL;
+	int rc, have_account = 0;
+
+	*err_r = NULL;
+	memset(&text, 0, sizeof(text));
+	if ((rc = forum_db_board(f->db, board, 0, &b)) != 1) {
+		*err_r = rc == 0 ? xasprintf("no board %s", board) :
+		    xstrdup("could not read the forum's database");
+		return rc == 0 ? DELIVERY_PERMFAIL : DELIVERY_TEMPFAIL;
+	}
+	if (msg_parse(raw, len, &msg, &why) == -1) {
+		*err_r = xasprintf("not a message: %s", why);
+		goto out;
+	}
+	if ((v = msg_get_unfolded(msg, "Message-ID")) != NULL)
+		msgid = msgid_extract(v);
+	free(v);
+	if (msgid == NULL) {
+		*err_r = xstrdup("no Message-ID");
+		goto out;
+	}
+	if ((rc = forum_take_edit(f, msg, msgid, b.id, raw, len, err_r)) != 0) {
+		result = rc == 1 ? DELIVERY_OK : DELIVERY_TEMPFAIL;
+		goto out;
+	}
+	if (forum_text_extract(raw, len, &text, &why) == -1) {
+		*err_r = xasprintf("not a message: %s", why);
+		goto out;
+	}
+	if (msg_mailbox(msg, &name, &addr) == -1) {
+		name = NULL;
+		addr = xstrdup("");
+	}
+	/* One identity: mail from a verified address shows as its account. */
+	memset(&a, 0, sizeof(a));
+	if (*addr != '\0' &&
+	    forum_db_account(f->db, NULL, 0, addr, &a) == 1 && !a.banned)
+		have_account = 1;
+	if (have_account) {
+		free(name);
+		name = xstrdup(a.display);
+	} else if (name == NULL || *name == '\0') {
+		free(name);
+		name = *addr != '\0' ? xstrndup(addr, strcspn(addr, "@")) :
+		    xstrdup("(unknown)");
+	}
+	forum_flatten(name);
+	if ((subject = msg_subject(msg)) == NULL || *subject == '\0') {
+		free(subject);
+		subject = xstrdup("(no subject)");
+	}
+	attachments = forum_attachment_lines(&text);
+	nrefs = forum_refs(msg, &refs);
+
+	memset(&np, 0, sizeof(np));
+	np.board = b.id;
+	np.msgid = msgid;
+	np.refs = refs;
+	np.nrefs = nrefs;
+	np.account = have_account ? a.id : 0;
+	np.author = name;
+	np.address = addr;
+	np.subject = subject;
+	np.body = text.text;
+	np.attachments = attachments;
+	np.from_html = text.from_html;
+	/* From the outbox: a news article has a Path, list mail has not. */
+	np.source = source >= 0 ? source : msg_get(msg, "Path") != NULL ?
+	    SIDE_NEWS : SIDE_LIST;
+	if ((np.date = msg_date(msg)) == (time_t)-1 || np.date > time(NULL))
+		np.date = time(NULL);
+	np.state = FORUM_POST_VISIBLE;
+	forum_account_clear(&a);
+	if ((rc = forum_db_post_add(f->db, &np, &id, &topic)) == -1) {
+		*err_r = xstrdup("could not write the forum's database");
+		result = DELIVERY_TEMPFAIL;
+		goto out;
+	}
+	if (rc == 1)
+		log_info("event=forum-post board=%s msgid=%s post=%lld"
+		    " topic=%lld", board, log_q(msgid), (long long)id,
+		    (long long)topic);
+	result = DELIVERY_OK;
+out:
+	forum_board_free(&b, 1);
+	msgid_list_free(refs, nrefs);
+	forum_text_clear(&text);
+	msg_free(&msg);
+	free(msgid);
+	free(name);
+	free(addr);
+	free(subject);
+	free(attachments);
+	return result;
+}
+
+/* The transport of the forum side ("deliver forum builtin"). */
+
+static void
+forum_transport_deliver(struct transport *t, struct delivery *d)
+{
+	struct forum *f = t->priv;
+	const char *board = d->row->target + strcspn(d->row->target, ":");
+	enum delivery_result r;
+	char *err;
+
+	if (*board == ':')
+		board++;
+	r = forum_take(f, board, d->raw, d->len, -1, &err);
+	d->done(d, r, err);
+	free(err);
+}
+
+static void
+forum_transport_free(struct transport *t)
+{
+	(void)t;
+}
+
+static const struct transport_ops forum_transport_ops = {
+	.name = "builtin",
+	.deliver = forum_transport_deliver,
+	.free = forum_transport_free,
+};
+
+struct transport *
+forum_transport_new(struct forum *f, struct conf *conf)
+{
+	struct transport *t = xcalloc(1, sizeof(*t));
+
+	t->ops = &forum_transport_ops;
+	t->conf = conf_ref(conf);
+	t->priv = f;
+	return t;
+}
+
+/* Posts from the web. */
+
+static void
+forum_submitted(void *arg, enum router_result result, const char *reason,
+    const char *msgid)
+{
+	struct forum_submission *s = arg;
+	char *err = NULL;
+
+	if (result == ROUTER_ACCEPTED &&
+	    forum_take(s->forum, s->board, s->raw, s->len, SIDE_FORUM, &err) !=
+	    DELIVERY_OK)
+		/* The outbox's delivery to the forum stores it later. */
+		log_warnx("event=forum-post board=%s msgid=%s error=%s",
+		    s->board, log_q(msgid), log_q(err));
+	free(err);
+	if (s->cb != NULL)
+		s->cb(s->arg, result, reason, msgid);
+	free(s->board);
+	free(s->raw);
+	free(s);
+}
+
+void
+forum_submit(struct forum *f, const char *board, const char *raw,
+    size_t len, const char *session, forum_submit_cb cb, void *arg)
+{
+	struct forum_submission *s = xcalloc(1, sizeof(*s));
+	struct router_input in;
+
+	s->forum = f;
+	s->board = xstrdup(board);
+	s->raw = xmemdup(raw, len);
+	s->len = len;
+	s->cb = cb;
+	s->arg = arg;
+	memset(&in, 0, sizeof(in));
+	in.source = SIDE_FORUM;
+	in.raw = s->raw;
+	in.len = s->len;
+	in.board = board;
+	in.session = session;
+	in.posted_here = 1;
+	router_submit(f->router, &in, forum_submitted, s);
+}
+
+/* The forum's own mail. */
+
+static void
+forum_mail_free(struct forum_mail *m)
+{
+	TAILQ_REMOVE(&m->forum->mails, m, entry);
+	if (m->retry != NULL)
+		event_free(m->retry);
+	free(m->row.msgid);
+	free(m->row.target);
+	free(m->d.raw);
+	free(m);
+}
+
+static void
+forum_mail_retry(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	forum_mail_try(arg);
+}
+
+static void
+forum_mail_done(struct delivery *d, enum delivery_result r, const char *err)
+{
+	struct forum_mail *m = d->arg;
+	struct timeval tv = { FORUM_MAIL_RETRY, 0 };
+
+	log_info("event=forum-mail msgid=%s rcpt=%s try=%d result=%s%s%s",
+	    log_q(m->row.msgid), log_q(m->row.target + 5), m->tries,
+	    r == DELIVERY_OK ? "sent" : r == DELIVERY_TEMPFAIL ? "later" :
+	    "failed", err != NULL ? " error=" : "", err != NULL ?
+	    log_q(err) : "");
+	if (r == DELIVERY_TEMPFAIL && m->tries < FORUM_MAIL_TRIES &&
+	    m->forum->mail != NULL) {
+		if (m->retry == NULL)
+			m->retry = evtimer_new(m->forum->base,
+			    forum_mail_retry, m);
+		evtimer_add(m->retry, &tv);
+		return;
+	}
+	forum_mail_free(m);
+}
+
+static void
+forum_mail_try(struct forum_mail *m)
+{
+	m->tries++;
+	m->row.attempts = m->tries - 1;
+	if (m->forum->mail == NULL) {
+		forum_mail_done(&m->d, DELIVERY_PERMFAIL, "no forum-mail");
+		return;
+	}
+	m->forum->mail->ops->deliver(m->forum->mail, &m->d);
+}
+
+void
+forum_mail(struct forum *f, const char *rcpt, const char *msgid,
+    char *raw, size_t len)
+{
+	struct forum_mail *m = xcalloc(1, sizeof(*m));
+
+	m->forum = f;
+	m->row.msgid = xstrdup(msgid);
+	m->row.target = xasprintf("mail:%s", rcpt);
+	m->row.created = m->row.since = time(NULL);
+	m->d.row = &m->row;
+	m->d.raw = raw;
+	m->d.len = len;
+	m->d.done = forum_mail_done;
+	m->d.arg = m;
+	TAILQ_INSERT_TAIL(&f->mails, m, entry);
+	forum_mail_try(m);
+}
+
+/* The forum itself. */
+
+struct forum *
+forum_new(struct event_base *base, struct store *store,
+    struct router *router, const char *data_dir, const int *fds, size_t nfds,
+    char **err_r)
+{
+	struct forum *f = xcalloc(1, sizeof(*f));
+
+	f->base = base;
+	f->store = store;
+	f->router = router;
+	TAILQ_INIT(&f->mails);
+	if ((f->db = forum_db_open(data_dir, err_r)) == NULL) {
+		free(f);
+		return NULL;
+	}
+	if (forum_http_start(f, fds, nfds, err_r) == -1) {
+		forum_db_close(&f->db);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+forum_set_conf(struct forum *f, struct conf *conf, struct transport *mail)
+{
+	struct conf_channel *c;
+
+	conf_unref(&f->conf);
+	f->conf = conf_ref(conf);
+	f->mail = mail;
+	/* The boards follow the channels: names, descriptions, addresses. */
+	TAILQ_FOREACH(c, &conf->channels, entry) {
+		if (c->board == NULL)
+			continue;
+		if (forum_db_board_set(f->db, c->board, c->description,
+		    c->newsgroup, c->list, c->moderated) == -1)
+			log_warnx("event=forum-board board=%s error=%s",
+			    c->board, log_q("could not write the forum's"
+			    " database"));
+	}
+}
+
+void
+forum_free(struct forum **fp)
+{
+	struct forum *f = *fp;
+	struct forum_mail *m;
+
+	if (f == NULL)
+		return;
+	forum_http_stop(f);
+	while ((m = TAILQ_FIRST(&f->mails)) != NULL)
+		forum_mail_free(m);
+	forum_db_close(&f->db);
+	conf_unref(&f->conf);
+	free(f);
+	*fp = NULL;
+}

@@ -1,0 +1,1840 @@
+/*
+ * forum_http.c: the forum's pages, served by libevent's evhttp.
+ *
+ * A small fixed set of pages, rendered on the server as HTML that needs
+ * no JavaScript and loads nothing from elsewhere: the boards, a board's
+ * topics, a topic's posts in thread order, search, the forms to post,
+ * reply, edit and delete, and the account pages (register, confirm, log
+ * in, log out).  Every text that reaches a page goes through one escaping
+ * function, forum_escape().
+ *
+ * Sessions are a random cookie (HttpOnly, SameSite=Lax) naming a row in
+ * the forum's database with its CSRF token; every form carries the token
+ * and every POST must bring it back.  Logging in makes a new session, so
+ * an id planted before cannot be taken over (session fixation).  Failed
+ * logins and posts are counted per address and account over a window,
+ * and refused (429) past a limit.
+ *
+ * A post goes to the router (forum_submit) and the request waits for its
+ * verdict: the page answers only after the commit, like every side.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <crypt.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "syncd.h"
+#include "forum.h"
+
+#define FORUM_COOKIE		"syncom_session"
+#define FORUM_TOPICS_PER_PAGE	30
+#define FORUM_POSTS_PER_PAGE	50
+#define FORUM_SEARCH_MAX	50
+#define FORUM_SESSION_IDLE	(14 * 24 * 3600)
+#define FORUM_CONFIRM_TIME	(2 * 24 * 3600)
+#define FORUM_BODY_MAX		(256 * 1024)
+#define FORUM_SUBJECT_MAX	200
+#define FORUM_NAME_MAX		40
+/* Rate limits: at most max events per key in window seconds. */
+#define FORUM_LOGIN_FAILURES	5
+#define FORUM_LOGIN_WINDOW	(15 * 60)
+#define FORUM_POSTS_MAX		10
+#define FORUM_POSTS_WINDOW	(10 * 60)
+#define FORUM_LIMITS_MAX	4096
+#define FORUM_REFERENCES_MAX	900
+
+struct forum_limit {
+	char		 key[128];
+	time_t		 start;
+	int		 count;
+};
+
+/* One request being answered. */
+struct forum_req {
+	struct forum	*f;
+	struct evhttp_request *req;
+	struct evbuffer	*out;
+	unsigned int	 id;		/* for the log */
+	char		 peer[64];
+	char		*path;		/* decoded */
+	struct evkeyvalq query;
+	struct evkeyvalq form;		/* a POST's fields */
+	struct forum_account account;	/* id 0: nobody logged in */
+	char		*sid;		/* the session cookie, or NULL */
+	char		*csrf;
+	int		 post;		/* a POST request */
+	char		*board;		/* a submission's board */
+};
+
+static const char forum_css[] =
+    "body{font-family:sans-serif;max-width:60em;margin:0 auto;"
+    "padding:0 .6em;line-height:1.4;color:#222;background:#fff}"
+    "header{display:flex;flex-wrap:wrap;justify-content:space-between;"
+    "align-items:center;border-bottom:1px solid #ccc;padding:.4em 0}"
+    "header form{display:inline}"
+    "a{color:#0645ad}"
+    "table{border-collapse:collapse;width:100%}"
+    "td,th{padding:.3em;border-bottom:1px solid #eee;text-align:left;"
+    "vertical-align:top}"
+    ".meta{color:#666;font-size:.9em}"
+    ".post{border:1px solid #ddd;border-radius:4px;margin:.8em 0;"
+    "padding:.5em}"
+    ".text{white-space:pre-wrap;overflow-wrap:anywhere}"
+    ".sig{color:#888}"
+    "details.quote{color:#555;border-left:3px solid #ccc;padding-left:.5em}"
+    ".error{color:#a00;font-weight:bold}"
+    "input[type=text],input[type=email],input[type=password],textarea"
+    "{width:100%;box-sizing:border-box}"
+    "textarea{min-height:12em}"
+    "@media (max-width:40em){td.count,th.count{display:none}}";
+
+/* Rate limits. */
+
+/*
+ * With count, count one event for key: 1 when that makes more than max
+ * in window.  Without, only look: 1 when max are reached already.
+ */
+static int
+forum_limit_hit(struct forum *f, const char *key, int max, time_t window,
+    int count)
+{
+	struct forum_limit *l = NULL, *free_slot = NULL;
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < f->nlimits; i++) {
+		if (f->limits[i].start + window < now ||
+		    f->limits[i].key[0] == '\0') {
+			if (free_slot == NULL)
+				free_slot = &f->limits[i];
+			continue;
+		}
+		if (strcmp(f->limits[i].key, key) == 0) {
+			l = &f->limits[i];
+			break;
+		}
+	}
+	if (l == NULL) {
+		if (!count)
+			return 0;
+		if (free_slot == NULL && f->nlimits < FORUM_LIMITS_MAX) {
+			f->limits = xreallocarray(f->limits, f->nlimits + 1,
+			    sizeof(*f->limits));
+			free_slot = &f->limits[f->nlimits++];
+		}
+		if (free_slot == NULL)
+			/* Full of live entries: a flood; refuse. */
+			return 1;
+		l = free_slot;
+		snprintf(l->key, sizeof(l->key), "%s", key);
+		l->start = now;
+		l->count = 0;
+	}
+	if (!count)
+		return l->count >= max;
+	return ++l->count > max;
+}
+
+/* Random tokens and password hashes. */
+
+/* What a login for an unknown name is checked against. */
+static char *forum_dummy_hash;
+
+static char *
+forum_token(void)
+{
+	unsigned char b[24];
+	char *s = xmalloc(2 * sizeof(b) + 1);
+	size_t i;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		fatalx("forum_token: no random bytes");
+	for (i = 0; i < sizeof(b); i++)
+		snprintf(s + 2 * i, 3, "%02x", b[i]);
+	return s;
+}
+
+/* A yescrypt hash of password (crypt(3) from libxcrypt); NULL: failed. */
+static char *
+forum_hash(const char *password)
+{
+	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	char *salt, *h, *res = NULL;
+
+	if ((salt = crypt_gensalt_ra("$y$", 0, NULL, 0)) != NULL &&
+	    (h = crypt_r(password, salt, cd)) != NULL && *h == '$')
+		res = xstrdup(h);
+	free(salt);
+	free(cd);
+	return res;
+}
+
+static int
+forum_hash_check(const char *password, const char *hash)
+{
+	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	const char *h;
+	int ok;
+
+	h = crypt_r(password, hash, cd);
+	ok = h != NULL && *h == '$' && strlen(h) == strlen(hash) &&
+	    CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
+	free(cd);
+	return ok;
+}
+
+/* Output. */
+
+static void
+forum_out(struct forum_req *r, const char *fmt, ...) PRINTFLIKE(2, 3);
+
+static void
+forum_out(struct forum_req *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(r->out, fmt, ap);
+	va_end(ap);
+}
+
+/* Escaped text. */
+static void
+forum_text(struct forum_req *r, const char *s)
+{
+	forum_escape(r->out, s, strlen(s));
+}
+
+static void
+forum_date(struct forum_req *r, time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
+	forum_out(r, "<time>%s</time>", buf);
+}
+
+/* A session for forms: made on first need, its cookie sent back. */
+static void
+forum_session_need(struct forum_req *r)
+{
+	struct evkeyvalq *h;
+	const char *secure;
+	char *cookie;
+
+	if (r->csrf != NULL)
+		return;
+	free(r->sid);
+	r->sid = forum_token();
+	r->csrf = forum_token();
+	if (forum_db_session_add(r->f->db, r->sid, r->account.id, r->csrf,
+	    time(NULL)) == -1)
+		log_warnx("event=forum-session request=%u error=%s", r->id,
+		    log_q("could not write the forum's database"));
+	secure = r->f->conf->forum_url != NULL &&
+	    strncmp(r->f->conf->forum_url, "https:", 6) == 0 ? "; Secure" : "";
+	cookie = xasprintf(FORUM_COOKIE "=%s; Path=/; HttpOnly;"
+	    " SameSite=Lax%s", r->sid, secure);
+	h = evhttp_request_get_output_headers(r->req);
+	evhttp_remove_header(h, "Set-Cookie");
+	evhttp_add_header(h, "Set-Cookie", cookie);
+	free(cookie);
+}
+
+static void
+forum_csrf_field(struct forum_req *r)
+{
+	forum_session_need(r);
+	forum_out(r, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">",
+	    r->csrf);
+}
+
+static void
+forum_page_begin(struct forum_req *r, const char *title)
+{
+	const char *site = r->f->conf->forum_title != NULL ?
+	    r->f->conf->forum_title : r->f->conf->hostname;
+
+	forum_out(r, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><meta name=\"viewport\""
+	    " content=\"width=device-width, initial-scale=1\"><title>");
+	forum_text(r, title);
+	forum_out(r, " - ");
+	forum_text(r, site);
+	forum_out(r, "</title><style>%s</style></head><body><header>"
+	    "<a href=\"/\"><strong>", forum_css);
+	forum_text(r, site);
+	forum_out(r, "</strong></a><nav>");
+	if (r->account.id != 0) {
+		forum_text(r, r->account.display);
+		forum_out(r, " <form method=\"post\" action=\"/logout\">");
+		forum_csrf_field(r);
+		forum_out(r, "<button>Log out</button></form>");
+	} else
+		forum_out(r, "<a href=\"/login\">Log in</a> &middot;"
+		    " <a href=\"/register\">Register</a>");
+	forum_out(r, "</nav></header><main>");
+}
+
+static void
+forum_page_end(struct forum_req *r)
+{
+	forum_out(r, "</main><footer class=\"meta\"><p>Syncom %s</p>"
+	    "</footer></body></html>\n", SYNCOM_VERSION);
+}
+
+static void
+forum_reply(struct forum_req *r, int code, const char *reason)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "same-origin");
+	/* No script at all, and nothing from elsewhere. */
+	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none';"
+	    " style-src 'unsafe-inline'; img-src 'self'; form-action 'self';"
+	    " frame-ancestors 'none'");
+	log_info("event=http request=%u peer=%s method=%s path=%s status=%d"
+	    " account=%lld", r->id, r->peer, r->post ? "POST" : "GET",
+	    log_q(r->path), code, (long long)r->account.id);
+	evhttp_send_reply(r->req, code, reason, r->out);
+}
+
+/* A whole page that says one thing. */
+static void
+forum_message(struct forum_req *r, int code, const char *reason,
+    const char *title, const char *text)
+{
+	evbuffer_drain(r->out, evbuffer_get_length(r->out));
+	forum_page_begin(r, title);
+	forum_out(r, "<h1>");
+	forum_text(r, title);
+	forum_out(r, "</h1><p%s>", code >= 400 ? " class=\"error\"" : "");
+	forum_text(r, text);
+	forum_out(r, "</p><p><a href=\"/\">Back to the boards</a></p>");
+	forum_page_end(r);
+	forum_reply(r, code, reason);
+}
+
+static void
+forum_redirect(struct forum_req *r, const char *location)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "Location", location);
+	log_info("event=http request=%u peer=%s method=%s path=%s status=303"
+	    " location=%s account=%lld", r->id, r->peer, r->post ? "POST" :
+	    "GET", log_q(r->path), log_q(location), (long long)r->account.id);
+	evhttp_send_reply(r->req, 303, "See Other", r->out);
+}
+
+/* Input. */
+
+static const char *
+forum_field(struct forum_req *r, const char *name)
+{
+	const char *v = evhttp_find_header(&r->form, name);
+
+	return v != NULL ? v : "";
+}
+
+static long long
+forum_page_number(struct forum_req *r)
+{
+	const char *v = evhttp_find_header(&r->query, "page");
+	long long n;
+	char *end;
+
+	if (v == NULL)
+		return 1;
+	n = strtoll(v, &end, 10);
+	return *end != '\0' || n < 1 || n > 1000000 ? 1 : n;
+}
+
+/* Text typed into a form: UTF-8, no control characters but new lines. */
+static int
+forum_valid_text(const char *s, int multiline)
+{
+	const unsigned char *p;
+
+	if (!utf8_valid(s, strlen(s)))
+		return 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' ||
+		    *p == '\t'))) || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* A POST must bring back its session's CSRF token. */
+static int
+forum_csrf_ok(struct forum_req *r)
+{
+	const char *t = forum_field(r, "csrf");
+
+	return r->csrf != NULL && strlen(t) == strlen(r->csrf) &&
+	    CRYPTO_memcmp(t, r->csrf, strlen(t)) == 0;
+}
+
+/* Pages. */
+
+/* "news://HOST/GROUP" and the list with its subscribe address. */
+static void
+forum_board_where(struct forum_req *r, const struct forum_board *b)
+{
+	size_t at;
+
+	if (*b->newsgroup != '\0') {
+		forum_out(r, "<br><span class=\"meta\">News: <a href=\"news://");
+		forum_text(r, r->f->conf->hostname);
+		forum_out(r, "/");
+		forum_text(r, b->newsgroup);
+		forum_out(r, "\">news://");
+		forum_text(r, r->f->conf->hostname);
+		forum_out(r, "/");
+		forum_text(r, b->newsgroup);
+		forum_out(r, "</a></span>");
+	}
+	if (*b->list != '\0') {
+		/* Mailman 3 subscribes whoever writes to LIST-join@DOMAIN. */
+		at = strcspn(b->list, "@");
+		forum_out(r, "<br><span class=\"meta\">List: <a href=\"mailto:");
+		forum_text(r, b->list);
+		forum_out(r, "\">");
+		forum_text(r, b->list);
+		forum_out(r, "</a> (<a href=\"mailto:");
+		forum_escape(r->out, b->list, at);
+		forum_out(r, "-join");
+		forum_text(r, b->list + at);
+		forum_out(r, "?subject=subscribe\">subscribe</a>)</span>");
+	}
+}
+
+static void
+forum_page_boards(struct forum_req *r)
+{
+	struct forum_board *b;
+	size_t n, i;
+
+	if (forum_db_boards(r->f->db, &b, &n) == -1) {
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+		return;
+	}
+	forum_page_begin(r, "Boards");
+	forum_out(r, "<h1>Boards</h1><table><tr><th>Board</th>"
+	    "<th class=\"count\">Topics</th><th class=\"count\">Posts</th>"
+	    "<th>Last post</th></tr>");
+	for (i = 0; i < n; i++) {
+		forum_out(r, "<tr><td><a href=\"/b/");
+		forum_text(r, b[i].name);
+		forum_out(r, "\">");
+		forum_text(r, b[i].name);
+		forum_out(r, "</a><br>");
+		forum_text(r, b[i].description);
+		forum_board_where(r, &b[i]);
+		forum_out(r, "</td><td class=\"count\">%lld</td>"
+		    "<td class=\"count\">%lld</td><td>", b[i].topics,
+		    b[i].posts);
+		if (b[i].last != 0)
+			forum_date(r, b[i].last);
+		forum_out(r, "</td></tr>");
+	}
+	forum_out(r, "</table>");
+	forum_page_end(r);
+	forum_board_free(b, n);
+	free(b);
+	forum_reply(r, 200, "OK");
+}
+
+/* The board named by the path, or a 404 page. */
+static int
+forum_find_board(struct forum_req *r, const char *name, struct forum_board *b)
+{
+	int rc = forum_db_board(r->f->db, name, 0, b);
+
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		forum_message(r, 404, "Not Found", "No such board",
+		    "There is no board of that name.");
+	else
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+	return -1;
+}
+
+static void
+forum_pager(struct forum_req *r, const char *base, long long page,
+    int more)
+{
+	if (page <= 1 && !more)
+		return;
+	forum_out(r, "<p>");
+	if (page > 1) {
+		forum_out(r, "<a rel=\"prev\" href=\"");
+		forum_text(r, base);
+		forum_out(r, "?page=%lld\">&larr; Newer</a> ", page - 1);
+	}
+	forum_out(r, "Page %lld", page);
+	if (more) {
+		forum_out(r, " <a rel=\"next\" href=\"");
+		forum_text(r, base);
+		forum_out(r, "?page=%lld\">Older &rarr;</a>", page + 1);
+	}
+	forum_out(r, "</p>");
+}
+
+static void
+forum_page_board(struct forum_req *r, const char *name)
+{
+	struct forum_board b;
+	struct forum_topic *t;
+	long long page = forum_page_number(r);
+	size_t n, i;
+	char *base;
+
+	if (forum_find_board(r, name, &b) == -1)
+		return;
+	if (forum_db_topics(r->f->db, b.id, (size_t)(page - 1) *
+	    FORUM_TOPICS_PER_PAGE, FORUM_TOPICS_PER_PAGE + 1, &t, &n) == -1) {
+		forum_board_free(&b, 1);
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+		return;
+	}
+	forum_page_begin(r, b.name);
+	forum_out(r, "<h1>");
+	forum_text(r, b.name);
+	forum_out(r, "</h1><p>");
+	forum_text(r, b.description);
+	forum_board_where(r, &b);
+	forum_out(r, "</p><p><a href=\"/b/");
+	forum_text(r, b.name);
+	forum_out(r, "/new\">New topic</a></p><form method=\"get\""
+	    " action=\"/b/");
+	forum_text(r, b.name);
+	forum_out(r, "/search\"><input type=\"search\" name=\"q\""
+	    " aria-label=\"Search\"> <button>Search</button></form>"
+	    "<table><tr><th>Topic</th><th class=\"count\">Posts</th>"
+	    "<th>Last post</th></tr>");
+	for (i = 0; i < n && i < FORUM_TOPICS_PER_PAGE; i++) {
+		forum_out(r, "<tr><td><a href=\"/t/%lld\">",
+		    (long long)t[i].id);
+		forum_text(r, t[i].subject);
+		forum_out(r, "</a><br><span class=\"meta\">");
+		forum_text(r, t[i].author);
+		forum_out(r, "</span></td><td class=\"count\">%lld</td><td>",
+		    t[i].posts);
+		forum_date(r, t[i].last);
+		forum_out(r, "<br><span class=\"meta\">");
+		forum_text(r, t[i].last_author);
+		forum_out(r, "</span></td></tr>");
+	}
+	forum_out(r, "</table>");
+	base = xasprintf("/b/%s", b.name);
+	forum_pager(r, base, page, n > FORUM_TOPICS_PER_PAGE);
+	free(base);
+	forum_page_end(r);
+	forum_topic_free(t, n);
+	free(t);
+	forum_board_free(&b, 1);
+	forum_reply(r, 200, "OK");
+}
+
+/* Thread order: each post after its parent, siblings by arrival. */
+static void
+forum_thread_order(struct forum_post *p, size_t n, size_t *order,
+    int *depth)
+{
+	size_t *stack = xcalloc(n + 1, sizeof(*stack));
+	char *placed = xcalloc(n + 1, 1);
+	size_t i, j, k = 0, sp;
+
+	for (i = 0; i < n; i++) {
+		int has_parent = 0;
+
+		/* Roots: no parent, or a parent not in this topic. */
+		if (p[i].parent != 0)
+			for (j = 0; j < n; j++)
+				if (p[j].id == p[i].parent && j != i) {
+					has_parent = 1;
+					break;
+				}
+		if (has_parent || placed[i])
+			continue;
+		sp = 0;
+		stack[sp++] = i;
+		depth[i] = 0;
+		while (sp > 0) {
+			size_t cur = stack[--sp];
+
+			if (placed[cur])
+				continue;
+			placed[cur] = 1;
+			order[k++] = cur;
+			/* Children pushed newest first, so oldest pops first. */
+			for (j = n; j > 0; j--)
+				if (p[j - 1].parent == p[cur].id &&
+				    !placed[j - 1] && sp < n) {
+					depth[j - 1] = depth[cur] + 1;
+					stack[sp++] = j - 1;
+				}
+		}
+	}
+	/* Anything left (a cycle cannot happen, but be safe): by arrival. */
+	for (i = 0; i < n; i++)
+		if (!placed[i]) {
+			depth[i] = 0;
+			order[k++] = i;
+		}
+	free(stack);
+	free(placed);
+}
+
+static const char *
+forum_source_name(int source)
+{
+	switch (source) {
+	case SIDE_NEWS:
+		return "news";
+	case SIDE_LIST:
+		return "mail";
+	default:
+		return "forum";
+	}
+}
+
+static void
+forum_post_html(struct forum_req *r, const struct forum_post *p, int depth,
+    int actions)
+{
+	const char *line, *end;
+
+	forum_out(r, "<article class=\"post\" id=\"p%lld\" style=\"margin-left:"
+	    "%dem\"><div class=\"meta\"><strong>", (long long)p->id,
+	    depth > 8 ? 8 : depth);
+	forum_text(r, p->author);
+	forum_out(r, "</strong> &middot; ");
+	forum_date(r, p->date);
+	forum_out(r, " &middot; via %s", forum_source_name(p->source));
+	if (p->edited != 0)
+		forum_out(r, " &middot; edited");
+	forum_out(r, "</div><h3>");
+	forum_text(r, p->subject);
+	forum_out(r, "</h3>");
+	if (p->state == FORUM_POST_DELETED) {
+		forum_out(r, "<p class=\"meta\">(deleted)</p></article>");
+		return;
+	}
+	if (p->from_html)
+		forum_out(r, "<p class=\"meta\">(sent as HTML; shown as"
+		    " text)</p>");
+	forum_render_text(r->out, p->body, strlen(p->body));
+	if (*p->attachments != '\0') {
+		forum_out(r, "<ul class=\"attachments\">");
+		for (line = p->attachments; *line != '\0'; line = end + 1) {
+			int part, used = 0;
+			char type[128];
+			size_t size;
+
+			if ((end = strchr(line, '\n')) == NULL)
+				break;
+			if (sscanf(line, "%d %127s %zu %n", &part, type, &size,
+			    &used) < 3 || used == 0)
+				continue;
+			forum_out(r, "<li><a href=\"/p/%lld/att/%d\">",
+			    (long long)p->id, part);
+			forum_escape(r->out, line + used, end - line - used);
+			forum_out(r, "</a> <span class=\"meta\">(");
+			forum_text(r, type);
+			forum_out(r, ", %zu bytes)</span></li>", size);
+		}
+		forum_out(r, "</ul>");
+	}
+	if (actions) {
+		forum_out(r, "<p><a href=\"/p/%lld/reply\">Reply</a>",
+		    (long long)p->id);
+		if (r->account.id != 0 && (p->account == r->account.id ||
+		    r->account.role >= FORUM_ROLE_MODERATOR))
+			forum_out(r, " &middot; <a href=\"/p/%lld/edit\">Edit"
+			    "</a>", (long long)p->id);
+		forum_out(r, "</p>");
+	}
+	forum_out(r, "</article>");
+}
+
+static void
+forum_page_topic(struct forum_req *r, int64_t id)
+{
+	struct forum_topic t;
+	struct forum_board b;
+	struct forum_post *p;
+	long long page = forum_page_number(r);
+	size_t n, i, *order, first, shown = 0;
+	int *depth, rc;
+	char *base;
+
+	if ((rc = forum_db_topic(r->f->db, id, &t)) != 1 || t.posts == 0) {
+		if (rc == 1)
+			forum_topic_free(&t, 1);
+		forum_message(r, rc == -1 ? 503 : 404, rc == -1 ?
+		    "Service Unavailable" : "Not Found", "No such topic",
+		    "There is no topic with that number.");
+		return;
+	}
+	if (forum_db_board(r->f->db, NULL, t.board, &b) != 1 ||
+	    forum_db_posts(r->f->db, t.id, &p, &n) == -1) {
+		forum_topic_free(&t, 1);
+		forum_board_free(&b, 1);
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+		return;
+	}
+	order = xcalloc(n + 1, sizeof(*order));
+	depth = xcalloc(n + 1, sizeof(*depth));
+	forum_thread_order(p, n, order, depth);
+	forum_page_begin(r, t.subject);
+	forum_out(r, "<p><a href=\"/b/");
+	forum_text(r, b.name);
+	forum_out(r, "\">");
+	forum_text(r, b.name);
+	forum_out(r, "</a></p><h1>");
+	forum_text(r, t.subject);
+	forum_out(r, "</h1>");
+	first = (size_t)(page - 1) * FORUM_POSTS_PER_PAGE;
+	for (i = 0; i < n; i++) {
+		const struct forum_post *q = &p[order[i]];
+
+		/* Held posts only for moderators; deleted ones as such. */
+		if (q->state == FORUM_POST_HELD &&
+		    r->account.role < FORUM_ROLE_MODERATOR)
+			continue;
+		if (shown >= first &&
+		    shown < first + FORUM_POSTS_PER_PAGE)
+			forum_post_html(r, q, depth[order[i]], 1);
+		shown++;
+	}
+	base = xasprintf("/t/%lld", (long long)t.id);
+	forum_pager(r, base, page, shown > first + FORUM_POSTS_PER_PAGE);
+	free(base);
+	forum_page_end(r);
+	free(order);
+	free(depth);
+	forum_post_free(p, n);
+	free(p);
+	forum_board_free(&b, 1);
+	forum_topic_free(&t, 1);
+	forum_reply(r, 200, "OK");
+}
+
+static void
+forum_page_search(struct forum_req *r, const char *name)
+{
+	struct forum_board b;
+	struct forum_post *p = NULL;
+	const char *q = evhttp_find_header(&r->query, "q");
+	size_t n = 0, i;
+
+	if (forum_find_board(r, name, &b) == -1)
+		return;
+	if (q == NULL || !forum_valid_text(q, 0))
+		q = "";
+	if (*q != '\0' && forum_db_search(r->f->db, b.id, q, FORUM_SEARCH_MAX,
+	    &p, &n) == -1) {
+		forum_board_free(&b, 1);
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The search failed just now.");
+		return;
+	}
+	forum_page_begin(r, "Search");
+	forum_out(r, "<p><a href=\"/b/");
+	forum_text(r, b.name);
+	forum_out(r, "\">");
+	forum_text(r, b.name);
+	forum_out(r, "</a></p><h1>Search</h1><form method=\"get\"><input"
+	    " type=\"search\" name=\"q\" aria-label=\"Search\" value=\"");
+	forum_text(r, q);
+	forum_out(r, "\"> <button>Search</button></form>");
+	if (*q != '\0')
+		forum_out(r, "<p>%zu found</p>", n);
+	for (i = 0; i < n; i++) {
+		forum_out(r, "<p><a href=\"/t/%lld#p%lld\">",
+		    (long long)p[i].topic, (long long)p[i].id);
+		forum_text(r, p[i].subject);
+		forum_out(r, "</a> <span class=\"meta\">");
+		forum_text(r, p[i].author);
+		forum_out(r, ", ");
+		forum_date(r, p[i].date);
+		forum_out(r, "</span><br>");
+		forum_text(r, p[i].body);
+		forum_out(r, "</p>");
+	}
+	forum_page_end(r);
+	forum_post_free(p, n);
+	free(p);
+	forum_board_free(&b, 1);
+	forum_reply(r, 200, "OK");
+}
+
+static void
+forum_page_attachment(struct forum_req *r, int64_t id, int part)
+{
+	struct forum_post p;
+	struct evkeyvalq *h;
+	char *raw = NULL, *data = NULL, *type = NULL, *name = NULL, *cd;
+	size_t len, dlen;
+	int64_t message;
+	int rc;
+
+	if ((rc = forum_db_post(r->f->db, id, NULL, &p)) != 1 ||
+	    p.state != FORUM_POST_VISIBLE) {
+		if (rc == 1)
+			forum_post_free(&p, 1);
+		forum_message(r, 404, "Not Found", "No such attachment",
+		    "There is no such post.");
+		return;
+	}
+	if (store_message_id(r->f->store, p.msgid, &message) != 1 ||
+	    store_message_raw(r->f->store, message, &raw, &len) == -1 ||
+	    forum_attachment_get(raw, len, part, &data, &dlen, &type,
+	    &name) == -1) {
+		forum_post_free(&p, 1);
+		free(raw);
+		forum_message(r, 404, "Not Found", "No such attachment",
+		    "The post has no such attachment.");
+		return;
+	}
+	h = evhttp_request_get_output_headers(r->req);
+	/*
+	 * Always a download, never rendered here: an HTML or SVG file from
+	 * a mail must not run as a page of the forum.
+	 */
+	evhttp_add_header(h, "Content-Type", "application/octet-stream");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none';"
+	    " sandbox");
+	for (cd = name; *cd != '\0'; cd++)
+		if ((unsigned char)*cd < 0x20 || *cd == '"' || *cd == '\\' ||
+		    (unsigned char)*cd >= 0x80)
+			*cd = '_';
+	cd = xasprintf("attachment; filename=\"%s\"", name);
+	evhttp_add_header(h, "Content-Disposition", cd);
+	free(cd);
+	evbuffer_add(r->out, data, dlen);
+	log_info("event=http request=%u peer=%s method=GET path=%s status=200"
+	    " type=%s", r->id, r->peer, log_q(r->path), log_q(type));
+	evhttp_send_reply(r->req, 200, "OK", r->out);
+	forum_post_free(&p, 1);
+	free(raw);
+	free(data);
+	free(type);
+	free(name);
+}
+
+/* Forms. */
+
+static void
+forum_error_line(struct forum_req *r, const char *error)
+{
+	if (error == NULL)
+		return;
+	forum_out(r, "<p class=\"error\">");
+	forum_text(r, error);
+	forum_out(r, "</p>");
+}
+
+static void
+forum_form_register(struct forum_req *r, int code, const char *error)
+{
+	evbuffer_drain(r->out, evbuffer_get_length(r->out));
+	forum_page_begin(r, "Register");
+	forum_out(r, "<h1>Register</h1>");
+	forum_error_line(r, error);
+	forum_out(r, "<form method=\"post\" action=\"/register\">");
+	forum_csrf_field(r);
+	forum_out(r, "<p><label>User name<br><input type=\"text\" name=\"name\""
+	    " required maxlength=\"%d\" autocomplete=\"username\" value=\"",
+	    FORUM_NAME_MAX);
+	forum_text(r, forum_field(r, "name"));
+	forum_out(r, "\"></label></p><p><label>Name shown with your posts<br>"
+	    "<input type=\"text\" name=\"display\" maxlength=\"80\" value=\"");
+	forum_text(r, forum_field(r, "display"));
+	forum_out(r, "\"></label></p><p><label>Mail address<br><input"
+	    " type=\"email\" name=\"address\" required value=\"");
+	forum_text(r, forum_field(r, "address"));
+	forum_out(r, "\"></label></p><p><label>Password (at least 8"
+	    " characters)<br><input type=\"password\" name=\"password\""
+	    " required minlength=\"8\" autocomplete=\"new-password\">"
+	    "</label></p><p><button>Register</button></p></form>");
+	forum_page_end(r);
+	forum_reply(r, code, code == 200 ? "OK" : "Bad Request");
+}
+
+static void
+forum_form_login(struct forum_req *r, int code, const char *error)
+{
+	evbuffer_drain(r->out, evbuffer_get_length(r->out));
+	forum_page_begin(r, "Log in");
+	forum_out(r, "<h1>Log in</h1>");
+	forum_error_line(r, error);
+	forum_out(r, "<form method=\"post\" action=\"/login\">");
+	forum_csrf_field(r);
+	forum_out(r, "<p><label>User name<br><input type=\"text\" name=\"name\""
+	    " required autocomplete=\"username\" value=\"");
+	forum_text(r, forum_field(r, "name"));
+	forum_out(r, "\"></label></p><p><label>Password<br><input"
+	    " type=\"password\" name=\"password\" required"
+	    " autocomplete=\"current-password\"></label></p>"
+	    "<p><button>Log in</button></p></form>");
+	forum_page_end(r);
+	forum_reply(r, code, code == 200 ? "OK" : code == 429 ?
+	    "Too Many Requests" : "Forbidden");
+}
+
+/* A user name: letters, digits, '.', '_', '-'. */
+static int
+forum_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > FORUM_NAME_MAX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' &&
+		    *s != '-')
+			return 0;
+	return 1;
+}
+
+/* A plain local@domain address, nothing a header could trip over. */
+static int
+forum_valid_address(const char *s)
+{
+	const char *at = strchr(s, '@');
+	const char *p;
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') !=
+	    NULL || strlen(s) > 254 || strchr(at, '.') == NULL)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p) !=
+		    NULL)
+			return 0;
+	return 1;
+}
+
+/* The base of links in mail: forum-url, else the Host we were asked. */
+static char *
+forum_base_url(struct forum_req *r)
+{
+	const char *host;
+	size_t n;
+
+	if (r->f->conf->forum_url != NULL) {
+		n = strlen(r->f->conf->forum_url);
+		while (n > 0 && r->f->conf->forum_url[n - 1] == '/')
+			n--;
+		return xstrndup(r->f->conf->forum_url, n);
+	}
+	host = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	    "Host");
+	if (host == NULL || strpbrk(host, " \t\r\n/\\\"<>@") != NULL)
+		host = r->f->conf->hostname;
+	return xasprintf("http://%s", host);
+}
+
+/* A display name for a From field: as is, quoted, or encoded. */
+static char *
+forum_phrase(const char *name)
+{
+	const unsigned char *p;
+	int ascii = 1, atext = 1;
+	char *enc, *s, *out;
+	size_t len;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p >= 0x80)
+			ascii = 0;
+		else if (!isalnum(*p) && *p != ' ' &&
+		    strchr("!#$%&'*+-/=?^_`{|}~", *p) == NULL)
+			atext = 0;
+	}
+	if (ascii && atext)
+		return xstrdup(name);
+	if (ascii) {
+		out = xmalloc(2 * strlen(name) + 3);
+		s = out;
+		*s++ = '"';
+		for (p = (const unsigned char *)name; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				*s++ = '\\';
+			*s++ = (char)*p;
+		}
+		*s++ = '"';
+		*s = '\0';
+		return out;
+	}
+	/* RFC 2047 section 5 (3): a B word is safe in a phrase. */
+	enc = mime_encode("base64", name, strlen(name), &len);
+	while (len > 0 && (enc[len - 1] == '\n' || enc[len - 1] == '\r'))
+		enc[--len] = '\0';
+	if (strpbrk(enc, "\r\n") != NULL || len > 60) {
+		/* Too long for one word: the address alone will do. */
+		free(enc);
+		return NULL;
+	}
+	out = xasprintf("=?UTF-8?B?%s?=", enc);
+	free(enc);
+	return out;
+}
+
+/* The mail that asks a new member to confirm the address. */
+static void
+forum_send_confirm(struct forum_req *r, const char *name, const char *addr,
+    const char *token)
+{
+	struct msg *m = msg_new();
+	char *base = forum_base_url(r), *from, *body, *v, *msgid, *raw;
+	size_t len;
+
+	from = r->f->conf->forum_sender != NULL ?
+	    xstrdup(r->f->conf->forum_sender) :
+	    xasprintf("forum@%s", r->f->conf->hostname);
+	msgid = msgid_generate(r->f->conf->hostname);
+	v = xasprintf("Forum <%s>", from);
+	msg_add(m, "From", v);
+	free(v);
+	msg_add(m, "To", addr);
+	v = rfc2047_encode("Confirm your forum account", "Subject");
+	msg_add(m, "Subject", v);
+	free(v);
+	v = msg_date_string(time(NULL), 0);
+	msg_add(m, "Date", v);
+	free(v);
+	msg_add(m, "Message-ID", msgid);
+	msg_add(m, "Auto-Submitted", "auto-generated");
+	msg_add(m, "MIME-Version", "1.0");
+	msg_add(m, "Content-Type", "text/plain; charset=utf-8");
+	msg_add(m, "Content-Transfer-Encoding", "8bit");
+	body = xasprintf("Someone, probably you, registered the account %s\r\n"
+	    "on the forum at %s/ with this address.\r\n\r\n"
+	    "To confirm it, open this link within two days:\r\n\r\n"
+	    "  %s/confirm?token=%s\r\n\r\n"
+	    "If it was not you, do nothing: the account stays unconfirmed.\r\n",
+	    name, base, base, token);
+	msg_set_body(m, body, strlen(body));
+	raw = msg_build(m, &len);
+	forum_mail(r->f, addr, msgid, raw, len);
+	free(body);
+	free(msgid);
+	free(from);
+	free(base);
+	msg_free(&m);
+}
+
+static void
+forum_do_register(struct forum_req *r)
+{
+	const char *name = forum_field(r, "name");
+	const char *display = forum_field(r, "display");
+	const char *addr = forum_field(r, "address");
+	const char *password = forum_field(r, "password");
+	char *hash, *token, *key;
+	int64_t id;
+	int rc;
+
+	if (!forum_valid_name(name)) {
+		forum_form_register(r, 400, "A user name has letters, digits,"
+		    " '.', '_' and '-', at most 40 of them.");
+		return;
+	}
+	if (*display == '\0')
+		display = name;
+	if (!forum_valid_text(display, 0) || strlen(display) > 80) {
+		forum_form_register(r, 400, "The name shown is not plain text"
+		    " of at most 80 bytes.");
+		return;
+	}
+	if (!forum_valid_address(addr)) {
+		forum_form_register(r, 400, "That is not a mail address.");
+		return;
+	}
+	if (strlen(password) < 8 || strlen(password) > 1024) {
+		forum_form_register(r, 400, "The password needs at least 8"
+		    " characters.");
+		return;
+	}
+	key = xasprintf("register %s", r->peer);
+	rc = forum_limit_hit(r->f, key, FORUM_POSTS_MAX, FORUM_POSTS_WINDOW, 1);
+	free(key);
+	if (rc) {
+		forum_form_register(r, 429, "Too many registrations from your"
+		    " address; try again later.");
+		return;
+	}
+	if ((hash = forum_hash(password)) == NULL) {
+		forum_message(r, 500, "Internal Server Error", "Sorry",
+		    "The password could not be hashed.");
+		return;
+	}
+	token = forum_token();
+	rc = forum_db_account_add(r->f->db, name, display, hash, addr, token,
+	    time(NULL) + FORUM_CONFIRM_TIME, &id);
+	free(hash);
+	if (rc != 0) {
+		free(token);
+		if (rc == -1)
+			forum_message(r, 503, "Service Unavailable",
+			    "Try again", "The account could not be saved.");
+		else
+			forum_form_register(r, 400, rc == FORUM_TAKEN_NAME ?
+			    "That user name is taken." :
+			    "That mail address has an account already.");
+		return;
+	}
+	log_info("event=forum-register request=%u account=%lld name=%s",
+	    r->id, (long long)id, log_q(name));
+	forum_send_confirm(r, name, addr, token);
+	free(token);
+	forum_message(r, 200, "OK", "Check your mail",
+	    "We have sent a link to your mail address. Open it to confirm"
+	    " the account, then log in.");
+}
+
+static void
+forum_do_confirm(struct forum_req *r)
+{
+	const char *token = evhttp_find_header(&r->query, "token");
+	int64_t id;
+	int rc;
+
+	if (token == NULL || strlen(token) != 48)
+		rc = 0;
+	else
+		rc = forum_db_confirm(r->f->db, token, time(NULL), &id);
+	if (rc != 1) {
+		forum_message(r, rc == -1 ? 503 : 404, rc == -1 ?
+		    "Service Unavailable" : "Not Found", "Not confirmed",
+		    "This link is unknown, used or expired.");
+		return;
+	}
+	log_info("event=forum-confirm request=%u account=%lld", r->id,
+	    (long long)id);
+	forum_message(r, 200, "OK", "Confirmed",
+	    "Your address is confirmed. You can log in now.");
+}
+
+/* A new session for account; the old one is gone (session fixation). */
+static void
+forum_session_renew(struct forum_req *r, int64_t account)
+{
+	if (r->sid != NULL)
+		forum_db_session_delete(r->f->db, r->sid);
+	free(r->csrf);
+	r->csrf = NULL;
+	forum_account_clear(&r->account);
+	if (account != 0)
+		forum_db_account(r->f->db, NULL, account, NULL, &r->account);
+	forum_session_need(r);
+}
+
+static void
+forum_do_login(struct forum_req *r)
+{
+	const char *name = forum_field(r, "name");
+	const char *password = forum_field(r, "password");
+	struct forum_account a;
+	char *kpeer, *kname;
+	int found, ok;
+
+	kpeer = xasprintf("login %s", r->peer);
+	kname = xasprintf("login-name %s", name);
+	if (forum_limit_hit(r->f, kpeer, FORUM_LOGIN_FAILURES,
+	    FORUM_LOGIN_WINDOW, 0) || forum_limit_hit(r->f, kname,
+	    FORUM_LOGIN_FAILURES, FORUM_LOGIN_WINDOW, 0)) {
+		log_info("event=forum-login request=%u name=%s result=limited",
+		    r->id, log_q(name));
+		free(kpeer);
+		free(kname);
+		forum_form_login(r, 429, "Too many failed logins; try again in"
+		    " 15 minutes.");
+		return;
+	}
+	found = forum_db_account(r->f->db, name, 0, NULL, &a);
+	/* Hash even for an unknown name, so timing tells nothing. */
+	if (forum_dummy_hash == NULL)
+		forum_dummy_hash = forum_hash("no account has this password");
+	ok = forum_hash_check(password, found == 1 ? a.hash :
+	    forum_dummy_hash != NULL ? forum_dummy_hash : "*") && found == 1;
+	if (!ok || !a.verified || a.banned) {
+		if (!ok) {
+			forum_limit_hit(r->f, kpeer, FORUM_LOGIN_FAILURES,
+			    FORUM_LOGIN_WINDOW, 1);
+			forum_limit_hit(r->f, kname, FORUM_LOGIN_FAILURES,
+			    FORUM_LOGIN_WINDOW, 1);
+		}
+		log_info("event=forum-login request=%u name=%s result=%s",
+		    r->id, log_q(name), !ok ? "wrong" : a.banned ? "banned" :
+		    "unconfirmed");
+		forum_account_clear(&a);
+		free(kpeer);
+		free(kname);
+		forum_form_login(r, 403, !ok ? "Wrong user name or password." :
+		    a.banned ? "This account is banned." :
+		    "Confirm your mail address first: follow the link we"
+		    " sent.");
+		return;
+	}
+	free(kpeer);
+	free(kname);
+	log_info("event=forum-login request=%u account=%lld result=ok", r->id,
+	    (long long)a.id);
+	forum_session_renew(r, a.id);
+	forum_account_clear(&a);
+	forum_redirect(r, "/");
+}
+
+static void
+forum_do_logout(struct forum_req *r)
+{
+	forum_session_renew(r, 0);
+	forum_redirect(r, "/");
+}
+
+/* Posting. */
+
+/* Who may post at all: 0, or a page has said why not. */
+static int
+forum_may_post(struct forum_req *r)
+{
+	char *key;
+	int over;
+
+	if (r->account.id == 0) {
+		forum_message(r, 403, "Forbidden", "Log in first",
+		    "Only members may post. Log in or register.");
+		return -1;
+	}
+	if (r->account.banned) {
+		forum_message(r, 403, "Forbidden", "Banned",
+		    "This account may not post.");
+		return -1;
+	}
+	if (r->post) {
+		key = xasprintf("post %lld", (long long)r->account.id);
+		over = forum_limit_hit(r->f, key, FORUM_POSTS_MAX,
+		    FORUM_POSTS_WINDOW, 1);
+		free(key);
+		if (over) {
+			forum_message(r, 429, "Too Many Requests", "Slow down",
+			    "You have posted a lot just now; wait a few"
+			    " minutes.");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+forum_form_post(struct forum_req *r, const char *action, const char *title,
+    const char *subject, const char *body, const char *error, int code)
+{
+	evbuffer_drain(r->out, evbuffer_get_length(r->out));
+	forum_page_begin(r, title);
+	forum_out(r, "<h1>");
+	forum_text(r, title);
+	forum_out(r, "</h1>");
+	forum_error_line(r, error);
+	forum_out(r, "<form method=\"post\" action=\"");
+	forum_text(r, action);
+	forum_out(r, "\">");
+	forum_csrf_field(r);
+	forum_out(r, "<p><label>Subject<br><input type=\"text\" name=\"subject\""
+	    " required maxlength=\"%d\" value=\"", FORUM_SUBJECT_MAX);
+	forum_text(r, subject);
+	forum_out(r, "\"></label></p><p><label>Text<br><textarea name=\"body\""
+	    " required>");
+	forum_text(r, body);
+	forum_out(r, "</textarea></label></p><p><button>Post</button></p>"
+	    "</form>");
+	forum_page_end(r);
+	forum_reply(r, code, code == 200 ? "OK" : "Bad Request");
+}
+
+/* The post being answered or edited, or a 404 page. */
+static int
+forum_find_post(struct forum_req *r, int64_t id, struct forum_post *p,
+    struct forum_board *b)
+{
+	struct forum_topic t;
+
+	memset(b, 0, sizeof(*b));
+	if (forum_db_post(r->f->db, id, NULL, p) != 1) {
+		forum_message(r, 404, "Not Found", "No such post",
+		    "There is no post with that number.");
+		return -1;
+	}
+	if (p->state != FORUM_POST_VISIBLE ||
+	    forum_db_topic(r->f->db, p->topic, &t) != 1 ||
+	    forum_db_board(r->f->db, NULL, t.board, b) != 1) {
+		forum_post_free(p, 1);
+		forum_board_free(b, 1);
+		forum_message(r, 404, "Not Found", "No such post",
+		    "That post is not shown any more.");
+		return -1;
+	}
+	forum_topic_free(&t, 1);
+	return 0;
+}
+
+/* Line ends as CRLF; at most one final line end. */
+static char *
+forum_crlf(const char *s)
+{
+	char *out = xmalloc(2 * strlen(s) + 3), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\r')
+			continue;
+		if (*s == '\n')
+			*o++ = '\r';
+		*o++ = *s;
+	}
+	while (o > out && (o[-1] == '\n' || o[-1] == '\r' || o[-1] == ' '))
+		o--;
+	*o++ = '\r';
+	*o++ = '\n';
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The message for a post: From the account, a new Message-ID of ours,
+ * References after the parent's (RFC 5322 section 3.6.4), the text as
+ * UTF-8 (quoted-printable when a line is too long for 8bit).
+ */
+static char *
+forum_build(struct forum_req *r, const char *subject, const char *text,
+    const struct forum_post *parent, const char *supersedes,
+    const char *refs, char **msgid_r, size_t *len_r)
+{
+	struct msg *m = msg_new(), *pm = NULL;
+	char *v, *phrase, *body, *raw, *praw = NULL, *enc = NULL;
+	const char *line, *cte = "8bit";
+	size_t plen, elen;
+	int64_t message;
+
+	phrase = forum_phrase(r->account.display);
+	v = phrase != NULL ? xasprintf("%s <%s>", phrase, r->account.address) :
+	    xstrdup(r->account.address);
+	msg_add(m, "From", v);
+	free(v);
+	free(phrase);
+	v = rfc2047_encode(subject, "Subject");
+	msg_add(m, "Subject", v);
+	free(v);
+	v = msg_date_string(time(NULL), 0);
+	msg_add(m, "Date", v);
+	free(v);
+	*msgid_r = msgid_generate(r->f->conf->hostname);
+	msg_add(m, "Message-ID", *msgid_r);
+	if (parent != NULL) {
+		v = NULL;
+		if (store_message_id(r->f->store, parent->msgid, &message) == 1 &&
+		    store_message_raw(r->f->store, message, &praw, &plen) == 0 &&
+		    msg_parse(praw, plen, &pm, NULL) == 0)
+			v = references_build(pm, FORUM_REFERENCES_MAX);
+		if (v == NULL)
+			v = xstrdup(parent->msgid);
+		msg_add(m, "In-Reply-To", parent->msgid);
+		msg_add(m, "References", v);
+		free(v);
+		msg_free(&pm);
+		free(praw);
+	} else if (refs != NULL && *refs != '\0')
+		msg_add(m, "References", refs);
+	if (supersedes != NULL)
+		msg_add(m, "Supersedes", supersedes);
+	msg_add(m, "MIME-Version", "1.0");
+	msg_add(m, "Content-Type", "text/plain; charset=utf-8");
+	body = forum_crlf(text);
+	for (line = body; *line != '\0'; line += strcspn(line, "\n") + 1)
+		if (strcspn(line, "\r\n") > MSG_LINE_MAX - 2 ||
+		    line[strcspn(line, "\n")] == '\0')
+			break;
+	if (*line != '\0') {
+		enc = mime_encode("quoted-printable", body, strlen(body),
+		    &elen);
+		cte = "quoted-printable";
+	}
+	msg_add(m, "Content-Transfer-Encoding", cte);
+	msg_add(m, "User-Agent", "Syncom forum " SYNCOM_VERSION);
+	if (enc != NULL)
+		msg_set_body(m, enc, elen);
+	else
+		msg_set_body(m, body, strlen(body));
+	raw = msg_build(m, len_r);
+	free(enc);
+	free(body);
+	msg_free(&m);
+	return raw;
+}
+
+/* The form's subject and text, checked; NULL and a page when bad. */
+static int
+forum_post_fields(struct forum_req *r, const char **subject_r,
+    const char **body_r, const char **error_r)
+{
+	const char *subject = forum_field(r, "subject");
+	const char *body = forum_field(r, "body");
+
+	*subject_r = subject;
+	*body_r = body;
+	*error_r = NULL;
+	if (*subject == '\0' || strlen(subject) > FORUM_SUBJECT_MAX ||
+	    !forum_valid_text(subject, 0))
+		*error_r = "The subject must be one line of text, at most 200"
+		    " bytes.";
+	else if (strspn(body, " \t\r\n") == strlen(body))
+		*error_r = "The text is empty.";
+	else if (strlen(body) > FORUM_BODY_MAX || !forum_valid_text(body, 1))
+		*error_r = "The text is too long or not plain text.";
+	return *error_r == NULL ? 0 : -1;
+}
+
+/* The router's verdict on a post: to its topic, or why not. */
+static void
+forum_posted(void *arg, int result, const char *reason, const char *msgid)
+{
+	struct forum_req *r = arg;
+	struct forum_post p;
+	char *where;
+
+	if (r->req == NULL) {
+		/* The visitor left; the post stands. */
+		return;
+	}
+	evhttp_connection_set_closecb(evhttp_request_get_connection(r->req),
+	    NULL, NULL);
+	switch (result) {
+	case ROUTER_ACCEPTED:
+		if (forum_db_post(r->f->db, 0, msgid, &p) == 1) {
+			where = xasprintf("/t/%lld#p%lld", (long long)p.topic,
+			    (long long)p.id);
+			forum_post_free(&p, 1);
+		} else
+			where = xasprintf("/b/%s", r->board);
+		forum_redirect(r, where);
+		free(where);
+		break;
+	case ROUTER_TEMPFAIL:
+		forum_message(r, 503, "Service Unavailable", "Not posted",
+		    "The post could not be stored just now; go back and try"
+		    " again in a minute.");
+		break;
+	default:
+		forum_message(r, 400, "Bad Request", "Not posted", reason !=
+		    NULL ? reason : router_result_name(result));
+		break;
+	}
+}
+
+static void forum_req_free(struct forum_req *);
+
+/* The connection closed while the router had the post. */
+static void
+forum_gone(struct evhttp_connection *conn, void *arg)
+{
+	struct forum_req *r = arg;
+
+	(void)conn;
+	r->req = NULL;
+}
+
+/* After forum_posted answered (or the visitor left): free the request. */
+static void
+forum_posted_free(void *arg, int result, const char *reason,
+    const char *msgid)
+{
+	struct forum_req *r = arg;
+
+	forum_posted(r, result, reason, msgid);
+	forum_req_free(r);
+}
+
+/* Hand a built message to the router; the request waits for it. */
+static int
+forum_send(struct forum_req *r, const char *board, const char *raw,
+    size_t len)
+{
+	char session[32];
+
+	snprintf(session, sizeof(session), "http:%u", r->id);
+	r->board = xstrdup(board);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(r->req),
+	    forum_gone, r);
+	forum_submit(r->f, board, raw, len, session, forum_posted_free, r);
+	return 1;
+}
+
+static int
+forum_do_new(struct forum_req *r, const char *name)
+{
+	struct forum_board b;
+	const char *subject, *body, *error;
+	char *action, *raw, *msgid;
+	size_t len;
+	int rc;
+
+	if (forum_find_board(r, name, &b) == -1)
+		return 0;
+	action = xasprintf("/b/%s/new", b.name);
+	if (forum_may_post(r) == -1) {
+		rc = 0;
+	} else if (!r->post) {
+		forum_form_post(r, action, "New topic", "", "", NULL, 200);
+		rc = 0;
+	} else if (forum_post_fields(r, &subject, &body, &error) == -1) {
+		forum_form_post(r, action, "New topic", subject, body, error,
+		    400);
+		rc = 0;
+	} else {
+		raw = forum_build(r, subject, body, NULL, NULL, NULL, &msgid,
+		    &len);
+		rc = forum_send(r, b.name, raw, len);
+		free(raw);
+		free(msgid);
+	}
+	free(action);
+	forum_board_free(&b, 1);
+	return rc;
+}
+
+static int
+forum_do_reply(struct forum_req *r, int64_t id)
+{
+	struct forum_post p;
+	struct forum_board b;
+	const char *subject, *body, *error;
+	char *action, *raw, *msgid, *quote, *re;
+	size_t len;
+	int rc = 0;
+
+	if (forum_find_post(r, id, &p, &b) == -1)
+		return 0;
+	action = xasprintf("/p/%lld/reply", (long long)id);
+	if (forum_may_post(r) == -1) {
+		;
+	} else if (!r->post) {
+		quote = forum_quote(p.author, p.body, strlen(p.body));
+		re = strncasecmp(p.subject, "Re:", 3) == 0 ?
+		    xstrdup(p.subject) : xasprintf("Re: %s", p.subject);
+		forum_form_post(r, action, "Reply", re, quote, NULL, 200);
+		free(quote);
+		free(re);
+	} else if (forum_post_fields(r, &subject, &body, &error) == -1) {
+		forum_form_post(r, action, "Reply", subject, body, error, 400);
+	} else {
+		raw = forum_build(r, subject, body, &p, NULL, NULL, &msgid,
+		    &len);
+		rc = forum_send(r, b.name, raw, len);
+		free(raw);
+		free(msgid);
+	}
+	free(action);
+	forum_post_free(&p, 1);
+	forum_board_free(&b, 1);
+	return rc;
+}
+
+/*
+ * An edit: a new message that supersedes the post (RFC 5536 section
+ * 3.2.12), which news servers put in its place; the forum takes it as the
+ * post's new text, the list gets it as a correction.
+ */
+static int
+forum_do_edit(struct forum_req *r, int64_t id)
+{
+	struct forum_post p;
+	struct forum_board b;
+	const char *subject, *body, *error;
+	char *action, *raw, *msgid;
+	size_t len;
+	int rc = 0;
+
+	if (forum_find_post(r, id, &p, &b) == -1)
+		return 0;
+	action = xasprintf("/p/%lld/edit", (long long)id);
+	if (forum_may_post(r) == -1) {
+		;
+	} else if (p.account != r->account.id) {
+		forum_message(r, 403, "Forbidden", "Not yours",
+		    "Only its author can edit a post.");
+	} else if (!r->post) {
+		forum_form_post(r, action, "Edit", p.subject, p.body, NULL,
+		    200);
+	} else if (forum_post_fields(r, &subject, &body, &error) == -1) {
+		forum_form_post(r, action, "Edit", subject, body, error, 400);
+	} else {
+		raw = forum_build(r, subject, body, NULL, p.msgid, NULL,
+		    &msgid, &len);
+		rc = forum_send(r, b.name, raw, len);
+		free(raw);
+		free(msgid);
+	}
+	free(action);
+	forum_post_free(&p, 1);
+	forum_board_free(&b, 1);
+	return rc;
+}
+
+/* Dispatch. */
+
+static int
+forum_route(struct forum_req *r)
+{
+	const char *p = r->path;
+	char name[128], rest[32];
+	long long id;
+	int part, n = 0;
+
+	if (strcmp(p, "/") == 0 && !r->post) {
+		forum_page_boards(r);
+		return 0;
+	}
+	if (strcmp(p, "/register") == 0) {
+		if (r->post)
+			forum_do_register(r);
+		else
+			forum_form_register(r, 200, NULL);
+		return 0;
+	}
+	if (strcmp(p, "/confirm") == 0 && !r->post) {
+		forum_do_confirm(r);
+		return 0;
+	}
+	if (strcmp(p, "/login") == 0) {
+		if (r->post)
+			forum_do_login(r);
+		else
+			forum_form_login(r, 200, NULL);
+		return 0;
+	}
+	if (strcmp(p, "/logout") == 0 && r->post) {
+		forum_do_logout(r);
+		return 0;
+	}
+	if (sscanf(p, "/b/%127[A-Za-z0-9._-]%n", name, &n) == 1 &&
+	    p[n] == '\0' && !r->post) {
+		forum_page_board(r, name);
+		return 0;
+	}
+	if (sscanf(p, "/b/%127[A-Za-z0-9._-]/%31[a-z]%n", name, rest, &n) ==
+	    2 && p[n] == '\0') {
+		if (strcmp(rest, "new") == 0)
+			return forum_do_new(r, name);
+		if (strcmp(rest, "search") == 0 && !r->post) {
+			forum_page_search(r, name);
+			return 0;
+		}
+	}
+	if (sscanf(p, "/t/%lld%n", &id, &n) == 1 && p[n] == '\0' && !r->post) {
+		forum_page_topic(r, id);
+		return 0;
+	}
+	if (sscanf(p, "/p/%lld/att/%d%n", &id, &part, &n) == 2 &&
+	    p[n] == '\0' && !r->post) {
+		forum_page_attachment(r, id, part);
+		return 0;
+	}
+	if (sscanf(p, "/p/%lld/%31[a-z]%n", &id, rest, &n) == 2 &&
+	    p[n] == '\0') {
+		if (strcmp(rest, "reply") == 0)
+			return forum_do_reply(r, id);
+		if (strcmp(rest, "edit") == 0)
+			return forum_do_edit(r, id);
+	}
+	forum_message(r, 404, "Not Found", "Not found",
+	    "There is no such page here.");
+	return 0;
+}
+
+static void
+forum_req_free(struct forum_req *r)
+{
+	evbuffer_free(r->out);
+	evhttp_clear_headers(&r->query);
+	evhttp_clear_headers(&r->form);
+	forum_account_clear(&r->account);
+	free(r->path);
+	free(r->sid);
+	free(r->csrf);
+	free(r->board);
+	free(r);
+}
+
+/* The session cookie's value from a Cookie header, or NULL. */
+static char *
+forum_cookie(const char *header)
+{
+	const char *p = header;
+	size_t n = strlen(FORUM_COOKIE);
+
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " ;");
+		if (strncmp(p, FORUM_COOKIE, n) == 0 && p[n] == '=') {
+			p += n + 1;
+			n = strcspn(p, "; ");
+			if (n != 48 || strspn(p, "0123456789abcdef") < n)
+				return NULL;
+			return xstrndup(p, n);
+		}
+		p = strchr(p, ';');
+	}
+	return NULL;
+}
+
+static void
+forum_request(struct evhttp_request *req, void *arg)
+{
+	struct forum *f = arg;
+	struct forum_req *r = xcalloc(1, sizeof(*r));
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	const char *q, *ct, *cookie;
+	char *host = NULL, *form;
+	ev_uint16_t port = 0;
+	int64_t account;
+	size_t len;
+
+	r->f = f;
+	r->req = req;
+	r->out = evbuffer_new();
+	r->id = ++f->requests;
+	TAILQ_INIT(&r->query);
+	TAILQ_INIT(&r->form);
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &host,
+	    &port);
+	snprintf(r->peer, sizeof(r->peer), "%s", host != NULL ? host : "?");
+	r->post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	r->path = evhttp_uridecode(evhttp_uri_get_path(uri) != NULL &&
+	    *evhttp_uri_get_path(uri) != '\0' ? evhttp_uri_get_path(uri) : "/",
+	    0, NULL);
+	if (r->path == NULL || !forum_valid_text(r->path, 0)) {
+		free(r->path);
+		r->path = xstrdup("?");
+		forum_message(r, 400, "Bad Request", "Bad request",
+		    "That address cannot be read.");
+		forum_req_free(r);
+		return;
+	}
+	if ((q = evhttp_uri_get_query(uri)) != NULL)
+		evhttp_parse_query_str(q, &r->query);
+	if ((cookie = evhttp_find_header(in, "Cookie")) != NULL &&
+	    (r->sid = forum_cookie(cookie)) != NULL &&
+	    forum_db_session(f->db, r->sid, time(NULL), FORUM_SESSION_IDLE,
+	    &account, &r->csrf) == 1) {
+		if (account != 0 && (forum_db_account(f->db, NULL, account,
+		    NULL, &r->account) != 1 || r->account.banned))
+			forum_account_clear(&r->account);
+	} else {
+		free(r->sid);
+		r->sid = NULL;
+	}
+	if (r->post) {
+		ct = evhttp_find_header(in, "Content-Type");
+		len = evbuffer_get_length(body);
+		if (ct == NULL || strncasecmp(ct,
+		    "application/x-www-form-urlencoded", 33) != 0) {
+			forum_message(r, 415, "Unsupported Media Type",
+			    "Bad request", "Forms come urlencoded.");
+			forum_req_free(r);
+			return;
+		}
+		form = xmalloc(len + 1);
+		evbuffer_remove(body, form, len);
+		form[len] = '\0';
+		if (strlen(form) != len ||
+		    evhttp_parse_query_str(form, &r->form) == -1) {
+			free(form);
+			forum_message(r, 400, "Bad Request", "Bad request",
+			    "The form cannot be read.");
+			forum_req_free(r);
+			return;
+		}
+		free(form);
+		if (!forum_csrf_ok(r)) {
+			log_info("event=forum-csrf request=%u peer=%s path=%s"
+			    " result=refused", r->id, r->peer,
+			    log_q(r->path));
+			forum_message(r, 403, "Forbidden", "Form expired",
+			    "This form is too old or did not come from this"
+			    " forum. Go back, reload the page and send it"
+			    " again.");
+			forum_req_free(r);
+			return;
+		}
+	}
+	/* 1: the request waits for the router, which frees it. */
+	if (forum_route(r) == 0)
+		forum_req_free(r);
+}
+
+int
+forum_http_start(struct forum *f, const int *fds, size_t nfds, char **err_r)
+{
+	size_t i;
+
+	if (nfds == 0)
+		return 0;
+	if ((f->http = evhttp_new(f->base)) == NULL) {
+		*err_r = xstrdup("evhttp_new failed");
+		return -1;
+	}
+	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(f->http, 16 * 1024);
+	evhttp_set_max_body_size(f->http, 2 * FORUM_BODY_MAX);
+	evhttp_set_timeout(f->http, 60);
+	evhttp_set_gencb(f->http, forum_request, f);
+	for (i = 0; i < nfds; i++)
+		if (evhttp_accept_socket(f->http, fds[i]) == -1) {
+			*err_r = xasprintf("cannot serve HTTP: %s",
+			    strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+void
+forum_http_stop(struct forum *f)
+{
+	if (f->http != NULL)
+		evhttp_free(f->http);
+	f->http = NULL;
+	free(f->limits);
+	f->limits = NULL;
+	f->nlimits = 0;
+}

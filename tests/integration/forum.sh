@@ -1,0 +1,50 @@
+#!/bin/sh
+#
+# The built-in forum end to end: syncd with its HTTP listener, NNTP
+# server and Maildir list and mail sides; forum_client.py registers,
+# confirms by the mail it gets, logs in, posts, replies and edits, reads
+# news and list replies in the same topic, and tries the usual attacks
+# (XSS, CSRF, SQL metacharacters, session fixation, password guessing).
+
+. "$(dirname "$0")/../lib.sh"
+
+PY=/usr/bin/python3
+if ! $PY -W ignore -c 'import nntplib, http.client' 2>/dev/null; then
+	skip "forum" "no python3 with nntplib at $PY"
+	done_testing
+	exit 0
+fi
+
+HTTP=$(free_port)
+NNTP=$(free_port)
+C=$T/syncd.conf
+write_conf "$C" "listen http 127.0.0.1:$HTTP
+listen nntp 127.0.0.1:$NNTP
+nntp-post anonymous
+forum-mail maildir $T/out/mail
+forum-title \"Test forum\""
+sed -i "s|^deliver forum maildir .*|deliver forum builtin|" "$C"
+sed -i 's|^\tboard test$|\tboard test\n\tdescription "Tests of the forum"|' "$C"
+start_syncd "$C" || { not_ok "syncd starts with its forum"; done_testing; exit 1; }
+
+export T
+$PY -W ignore::DeprecationWarning "$srcdir/tests/integration/forum_client.py" \
+    "$HTTP" "$NNTP" "$T/out/mail" "$T/out/list" "$SYNCCTL" "$C" \
+    > "$T/client.tap" 2>&1
+rc=$?
+tap_import "$T/client.tap"
+check_eq "the forum client finished" 0 "$rc"
+
+# The posts survive a restart, and a Message-ID is one post.
+stop_syncd
+check_eq "syncd stops cleanly" 0 "$SYNCD_STATUS"
+start_syncd "$C" || { not_ok "syncd starts again"; done_testing; exit 1; }
+check "posts are still there after a restart" \
+    sh -c "$PY -c 'import urllib.request,sys; t=urllib.request.urlopen(\"http://127.0.0.1:$HTTP/b/test/search?q=Usenet\").read().decode(); sys.exit(0 if \"Antwort aus dem Usenet\" in t else 1)'"
+# A forum topic, a news and a list reply, a forum reply, the hostile
+# article: the edit changed a post, and the outbox's deliveries of the
+# forum's own posts added none.
+check_eq "every message is one post" 5 \
+    "$(sqlite3 "$T/data/forum.db" 'SELECT count(*) FROM post' 2>&1)"
+stop_syncd
+done_testing

@@ -1,0 +1,331 @@
+"""forum_client.py: drive syncd's forum over HTTP like a visitor would,
+and check what reaches the news and list sides.  Speaks TAP.
+
+Arguments: HTTP-PORT NNTP-PORT MAIL-MAILDIR LIST-MAILDIR SYNCCTL CONF
+"""
+
+import email
+import email.policy
+import glob
+import html
+import http.client
+import nntplib
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+
+http_port, nntp_port = int(sys.argv[1]), int(sys.argv[2])
+mail_dir, list_dir, syncctl, conf = sys.argv[3:7]
+
+n = 0
+failed = 0
+
+
+def ok(cond, name, diag=None):
+    global n, failed
+    n += 1
+    print("%s %d - %s" % ("ok" if cond else "not ok", n, name))
+    if not cond:
+        failed += 1
+        if diag is not None:
+            for line in str(diag).splitlines()[:20]:
+                print("# " + line)
+    sys.stdout.flush()
+    return cond
+
+
+class Browser:
+    """A cookie-keeping client of one forum."""
+
+    def __init__(self):
+        self.cookie = None
+
+    def request(self, method, path, fields=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+        h = dict(headers or {})
+        body = None
+        if self.cookie:
+            h["Cookie"] = "syncom_session=" + self.cookie
+        if fields is not None:
+            body = urllib.parse.urlencode(fields)
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        text = r.read().decode("utf-8", "replace")
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie":
+                m = re.match(r"syncom_session=([0-9a-f]+)", v)
+                if m:
+                    self.cookie = m.group(1)
+                    self.set_cookie = v
+        c.close()
+        return r.status, text, dict((k.lower(), v) for k, v in r.getheaders())
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, fields):
+        return self.request("POST", path, fields)
+
+    def form(self, path):
+        """GET a form page; its CSRF token."""
+        status, text, _ = self.get(path)
+        m = re.search(r'name="csrf" value="([0-9a-f]+)"', text)
+        return status, text, m.group(1) if m else None
+
+
+def wait(pred, seconds=15):
+    end = time.time() + seconds
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    return pred()
+
+
+def maildir_files(d):
+    return sorted(glob.glob(os.path.join(d, "new", "*")))
+
+
+def maildir_find(d, needle):
+    for f in maildir_files(d):
+        data = open(f, "rb").read()
+        if needle.encode() in data:
+            return data
+    return None
+
+
+def nntp():
+    return nntplib.NNTP("127.0.0.1", nntp_port, readermode=True)
+
+
+def article(msgid):
+    try:
+        s = nntp()
+        _, info = s.article(msgid)
+        s.quit()
+        return b"\r\n".join(info.lines)
+    except nntplib.NNTPError:
+        return None
+
+
+# The boards.
+b = Browser()
+status, text, hdrs = b.get("/")
+ok(status == 200 and "/b/test" in text, "the board list is served", text)
+ok("Tests of the forum" in text, "a board shows its channel's description")
+ok("news://gw.test.example/pirates.de.test" in text,
+   "a board names its newsgroup as news://host/group")
+ok("mailto:pirates-test-join@lists.test.example" in text,
+   "a board names its list with a subscribe address")
+ok("script-src" not in hdrs.get("content-security-policy", "x") and
+   "default-src 'none'" in hdrs.get("content-security-policy", ""),
+   "pages forbid scripts by Content-Security-Policy")
+ok("<script" not in text and "http://" not in text.split("<body>")[0],
+   "no script and nothing loaded from elsewhere")
+
+# Register, confirm, log in.
+status, text, csrf = b.form("/register")
+ok(status == 200 and csrf is not None, "the registration form has a CSRF token")
+ok("HttpOnly" in b.set_cookie and "SameSite=Lax" in b.set_cookie,
+   "the session cookie is HttpOnly and SameSite", b.set_cookie)
+status, text, _ = b.post("/register", {"csrf": csrf, "name": "joerg",
+                                       "display": "Jörg Müller",
+                                       "address": "joerg@example.org",
+                                       "password": "correct horse"})
+ok(status == 200 and "Check your mail" in text, "registration asks to confirm by mail", text)
+conf_mail = wait(lambda: maildir_find(mail_dir, "joerg@example.org"))
+ok(conf_mail is not None, "the confirmation mail goes out by forum-mail")
+token = re.search(rb"/confirm\?token=([0-9a-f]+)", conf_mail or b"")
+ok(token is not None and b"Auto-Submitted: auto-generated" in conf_mail,
+   "it carries a confirmation link and Auto-Submitted", conf_mail)
+token = token.group(1).decode() if token else "x"
+status, text, csrf = b.form("/login")
+status, text, _ = b.post("/login", {"csrf": csrf, "name": "joerg", "password": "correct horse"})
+ok(status == 403 and "Confirm your mail address" in text, "an unconfirmed account cannot log in", text)
+status, text, _ = b.get("/confirm?token=" + token)
+ok(status == 200 and "Confirmed" in text, "the link confirms the address", text)
+status, text, _ = b.get("/confirm?token=" + token)
+ok(status == 404, "a used link confirms nothing")
+
+status, text, csrf = b.form("/login")
+before = b.cookie
+status, text, _ = b.post("/login", {"csrf": csrf, "name": "joerg", "password": "correct horse"})
+ok(status == 303, "the right password logs in", text)
+ok(b.cookie != before, "logging in makes a new session id (no fixation)")
+planted = Browser()
+planted.cookie = before
+status, text, _ = planted.get("/")
+ok("Log out" not in text, "the session id from before the login is not logged in")
+status, text, _ = b.get("/")
+ok("Log out" in text and "Jörg Müller" in text, "the member is logged in")
+
+# A new topic.
+status, text, csrf = b.form("/b/test/new")
+ok(status == 200 and csrf is not None, "the new topic form is served")
+status, text, hdrs = b.post("/b/test/new", {"csrf": csrf, "subject": "Grüße aus dem Forum",
+                                           "body": "Erster Beitrag im Forum.\n\n-- \nJörg"})
+loc = hdrs.get("location", "")
+ok(status == 303 and loc.startswith("/t/"), "posting a topic redirects to it", (status, text))
+topic = loc.split("#")[0]
+status, text, _ = b.get(topic)
+ok(status == 200 and "Grüße aus dem Forum" in text and "Erster Beitrag" in text,
+   "the new topic shows the post", text)
+ok('<div class="sig">' in text, "the signature is set apart")
+
+listed = wait(lambda: maildir_find(list_dir, "Erster Beitrag"))
+ok(listed is not None, "the forum post reaches the list side")
+m = email.message_from_bytes(listed or b"", policy=email.policy.default)
+forum_id = m.get("Message-ID", "")
+ok("joerg@example.org" in m.get("From", ""), "it is from the member's address", m.get("From"))
+ok(forum_id.endswith("@gw.test.example>"), "it has a Message-ID of ours", forum_id)
+art = wait(lambda: article(forum_id))
+ok(art is not None and b"Erster Beitrag" in art, "the same post is an article in the group")
+
+# A reply over NNTP and one by mail land in the same topic.
+s = nntp()
+s.post(("From: Nora News <nora@example.net>\r\n"
+        "Newsgroups: pirates.de.test\r\n"
+        "Subject: Re: Gruesse aus dem Forum\r\n"
+        "Message-ID: <news-reply@example.net>\r\n"
+        "References: %s\r\n\r\nAntwort aus dem Usenet.\r\n" % forum_id).encode().splitlines())
+s.quit()
+mail = ("From: Lisa List <lisa@example.com>\r\n"
+        "To: pirates-test@lists.test.example\r\n"
+        "List-Id: <pirates-test.lists.test.example>\r\n"
+        "Subject: Re: Gruesse aus dem Forum\r\n"
+        "Date: Sun, 29 Nov 2026 12:00:00 +0000\r\n"
+        "Message-ID: <list-reply@example.com>\r\n"
+        "In-Reply-To: <news-reply@example.net>\r\n"
+        "References: %s <news-reply@example.net>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Antwort von der Liste.\r\n"
+        "--b1\r\nContent-Type: application/octet-stream\r\n"
+        "Content-Disposition: attachment; filename=\"data.bin\"\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgc=\r\n--b1--\r\n" % forum_id)
+open(os.path.join(os.environ["T"], "list-reply.eml"), "w").write(mail)
+r = subprocess.run([syncctl, "-c", conf, "inject", "--source", "list",
+                    os.path.join(os.environ["T"], "list-reply.eml")], capture_output=True, text=True)
+ok(r.returncode == 0, "list mail goes in", r.stdout + r.stderr)
+
+def topic_has(*words):
+    st, tx, _ = b.get(topic)
+    return all(w in tx for w in words) and tx
+text = wait(lambda: topic_has("Antwort aus dem Usenet", "Antwort von der Liste"))
+ok(bool(text), "a news reply and a list reply show in the forum topic", text)
+text = text or ""
+ok(text.find("Erster Beitrag") < text.find("Antwort aus dem Usenet") < text.find("Antwort von der Liste"),
+   "in thread order")
+ok("via news" in text and "via mail" in text, "each says where it came from")
+att = re.search(r'href="(/p/\d+/att/\d+)">data.bin', text)
+ok(att is not None, "the attachment is listed", text)
+if att:
+    st, body, hd = b.request("GET", att.group(1))
+    ok(st == 200 and "attachment" in hd.get("content-disposition", ""),
+       "and downloads as an attachment", hd)
+
+# Reply on the forum to the news post: References follow the thread.
+pid = re.findall(r'id="p(\d+)"', text)
+reply_to = None
+for p in pid:
+    seg = text[text.find('id="p%s"' % p):]
+    seg = seg[:seg.find("</article>")]
+    if "Antwort aus dem Usenet" in seg:
+        reply_to = p
+status, text, csrf = b.form("/p/%s/reply" % reply_to)
+ok(status == 200 and "&gt; Antwort aus dem Usenet" in text and "Nora News wrote:" in text,
+   "the reply form quotes the post", text)
+status, text, hdrs = b.post("/p/%s/reply" % reply_to, {"csrf": csrf, "subject": "Re: Gruesse",
+                                                      "body": "Forum antwortet dem Usenet."})
+ok(status == 303 and hdrs.get("location", "").split("#")[0] == topic,
+   "the forum reply lands in the same topic", (status, hdrs))
+listed = wait(lambda: maildir_find(list_dir, "Forum antwortet dem Usenet"))
+m = email.message_from_bytes(listed or b"", policy=email.policy.default)
+refs = m.get("References", "")
+ok(forum_id in refs and "<news-reply@example.net>" in refs,
+   "its References name the thread (RFC 5322 section 3.6.4)", refs)
+ok(m.get("In-Reply-To", "") == "<news-reply@example.net>", "In-Reply-To names the parent")
+
+# Edit one's own post: a Supersedes for news, the new text on the forum.
+first = re.search(r"#p(\d+)", loc).group(1)
+status, text, csrf = b.form("/p/%s/edit" % first)
+ok(status == 200 and "Erster Beitrag" in text, "the edit form holds the text")
+status, text, hdrs = b.post("/p/%s/edit" % first, {"csrf": csrf, "subject": "Grüße aus dem Forum",
+                                                  "body": "Erster Beitrag, verbessert."})
+ok(status == 303, "the edit is taken", (status, text))
+text = wait(lambda: topic_has("Erster Beitrag, verbessert"))
+ok(bool(text) and "edited" in text, "the topic shows the new text, marked edited")
+sup = wait(lambda: maildir_find(list_dir, "Supersedes: " + forum_id))
+ok(sup is not None, "the edit goes out with Supersedes of the post")
+other = Browser()
+status, text, csrf = other.form("/p/%s/edit" % first)
+ok(status == 403, "a visitor who is not logged in cannot edit")
+
+# Security.
+status, text, _ = b.post("/b/test/new", {"subject": "no token", "body": "x"})
+ok(status == 403, "a form without its CSRF token is refused")
+status, text, _ = b.post("/b/test/new", {"csrf": "0" * 48, "subject": "bad token", "body": "x"})
+ok(status == 403, "a form with a wrong CSRF token is refused")
+s = nntp()
+s.post(("From: \"<script>alert(4)</script>\" <evil@example.net>\r\n"
+        "Newsgroups: pirates.de.test\r\n"
+        "Subject: <script>alert(1)</script>\r\n"
+        "Message-ID: <xss@example.net>\r\n\r\n"
+        "<img src=x onerror=alert(2)>\r\n\"><svg onload=alert(3)>\r\n"
+        "javascript:alert(5)\r\n").encode().splitlines())
+s.quit()
+def board_has(word):
+    st, tx, _ = b.get("/b/test")
+    return word in tx and tx
+text = wait(lambda: board_has("alert(1)"))
+ok(bool(text) and "<script>" not in text and "&lt;script&gt;alert(1)" in text,
+   "a hostile subject shows as text in the topic list", text)
+xss_topic = re.search(r'href="(/t/\d+)">&lt;script&gt;alert\(1\)', text or "")
+st, tx, _ = b.get(xss_topic.group(1) if xss_topic else "/t/0")
+ok(st == 200 and "<img" not in tx and "<svg" not in tx and "<script>" not in tx and
+   'href="javascript' not in tx, "hostile text and names render inert", tx)
+
+sqli = "'; DROP TABLE post; --"
+st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote(sqli))
+ok(st == 200, "SQL metacharacters in a search are just text")
+st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote('verbessert"'))
+ok(st == 200 and "Erster Beitrag, verbessert" in tx,
+   "search finds a post by a word of its text, query syntax is text", tx)
+st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote('verbessert OR Usenet'))
+ok(st == 200 and "0 found" in tx, "every word must match; OR is a word", tx)
+st, tx, _ = b.get("/b/test/search?q=Usenet")
+ok(st == 200 and "Antwort aus dem Usenet" in tx, "search finds a news post", tx)
+st, tx, _ = b.get("/")
+ok(st == 200 and "/b/test" in tx, "the forum still works after all that")
+st, tx, _ = b.get("/t/999999")
+ok(st == 404, "an unknown topic is a 404")
+st, tx, _ = b.get("/b/test/../../etc/passwd")
+ok(st == 404, "a path outside the pages is a 404")
+
+# The login rate limit holds, even for the right password.
+c = Browser()
+statuses = []
+for i in range(6):
+    st, tx, csrf = c.form("/login")
+    st, tx, _ = c.post("/login", {"csrf": csrf, "name": "joerg", "password": "wrong %d" % i})
+    statuses.append(st)
+ok(statuses[:5] == [403] * 5 and statuses[5] == 429, "failed logins are limited", statuses)
+st, tx, csrf = c.form("/login")
+st, tx, _ = c.post("/login", {"csrf": csrf, "name": "joerg", "password": "correct horse"})
+ok(st == 429, "past the limit even the right password waits")
+
+# Logging out ends the session.
+status, text, csrf = b.form("/")
+status, text, _ = b.post("/logout", {"csrf": csrf})
+ok(status == 303, "logging out redirects")
+status, text, _ = b.get("/")
+ok("Log out" not in text, "and the visitor is logged out")
+
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
