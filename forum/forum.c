@@ -17,8 +17,10 @@
  * is asked for again, never a lost post.
  */
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -154,6 +156,43 @@ forum_take_edit(struct forum *f, const struct msg *msg, const char *msgid,
 	return rc;
 }
 
+/*
+ * A cancel (RFC 5537 section 5.3) of a post we have by its author: hide
+ * the post.  1 when msg was a control message (taken or not), 0 when
+ * not one, -1 on error.
+ */
+static int
+forum_take_cancel(struct forum *f, const struct msg *msg, const char *msgid)
+{
+	struct forum_post p;
+	char *v, *old = NULL, *name = NULL, *addr = NULL;
+	int rc = 1;
+
+	if ((v = msg_get_unfolded(msg, "Control")) == NULL)
+		return 0;
+	if (strncasecmp(v, "cancel", 6) == 0 && isspace((unsigned char)v[6]))
+		old = msgid_extract(v + 7);
+	free(v);
+	if (old == NULL || forum_db_post(f->db, 0, old, &p) != 1) {
+		free(old);
+		return 1;
+	}
+	if (msg_mailbox(msg, &name, &addr) == 0 &&
+	    strcasecmp(addr, p.address) == 0 &&
+	    p.state != FORUM_POST_DELETED) {
+		if (forum_db_post_state(f->db, p.id, FORUM_POST_DELETED) == -1)
+			rc = -1;
+		else
+			log_info("event=forum-cancel msgid=%s post=%lld by=%s",
+			    log_q(old), (long long)p.id, log_q(msgid));
+	}
+	forum_post_free(&p, 1);
+	free(old);
+	free(name);
+	free(addr);
+	return rc;
+}
+
 int
 forum_take(struct forum *f, const char *board, const char *raw, size_t len,
     int source, char **err_r)
@@ -187,6 +226,12 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
 	free(v);
 	if (msgid == NULL) {
 		*err_r = xstrdup("no Message-ID");
+		goto out;
+	}
+	if ((rc = forum_take_cancel(f, msg, msgid)) != 0) {
+		if (rc == -1)
+			*err_r = xstrdup("could not write the forum's database");
+		result = rc == 1 ? DELIVERY_OK : DELIVERY_TEMPFAIL;
 		goto out;
 	}
 	if ((rc = forum_take_edit(f, msg, msgid, b.id, raw, len, err_r)) != 0) {

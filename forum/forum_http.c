@@ -80,6 +80,7 @@ struct forum_req {
 	char		*csrf;
 	int		 post;		/* a POST request */
 	char		*board;		/* a submission's board */
+	char		*back;		/* where to go after it, or NULL */
 };
 
 static const char forum_css[] =
@@ -675,11 +676,17 @@ forum_post_html(struct forum_req *r, const struct forum_post *p, int depth,
 	if (actions) {
 		forum_out(r, "<p><a href=\"/p/%lld/reply\">Reply</a>",
 		    (long long)p->id);
-		if (r->account.id != 0 && (p->account == r->account.id ||
-		    r->account.role >= FORUM_ROLE_MODERATOR))
+		if (r->account.id != 0 && p->account == r->account.id)
 			forum_out(r, " &middot; <a href=\"/p/%lld/edit\">Edit"
 			    "</a>", (long long)p->id);
 		forum_out(r, "</p>");
+		if (r->account.id != 0 && (p->account == r->account.id ||
+		    r->account.role >= FORUM_ROLE_MODERATOR)) {
+			forum_out(r, "<form method=\"post\" action=\"/p/%lld/"
+			    "delete\">", (long long)p->id);
+			forum_csrf_field(r);
+			forum_out(r, "<button>Delete</button></form>");
+		}
 	}
 	forum_out(r, "</article>");
 }
@@ -1331,13 +1338,14 @@ forum_crlf(const char *s)
 
 /*
  * The message for a post: From the account, a new Message-ID of ours,
- * References after the parent's (RFC 5322 section 3.6.4), the text as
- * UTF-8 (quoted-printable when a line is too long for 8bit).
+ * References after the parent's (RFC 5322 section 3.6.4), one extra
+ * field when asked (Supersedes, Control), the text as UTF-8
+ * (quoted-printable when a line is too long for 8bit).
  */
 static char *
 forum_build(struct forum_req *r, const char *subject, const char *text,
-    const struct forum_post *parent, const char *supersedes,
-    const char *refs, char **msgid_r, size_t *len_r)
+    const struct forum_post *parent, const char *extra_name,
+    const char *extra_value, char **msgid_r, size_t *len_r)
 {
 	struct msg *m = msg_new(), *pm = NULL;
 	char *v, *phrase, *body, *raw, *praw = NULL, *enc = NULL;
@@ -1372,10 +1380,9 @@ forum_build(struct forum_req *r, const char *subject, const char *text,
 		free(v);
 		msg_free(&pm);
 		free(praw);
-	} else if (refs != NULL && *refs != '\0')
-		msg_add(m, "References", refs);
-	if (supersedes != NULL)
-		msg_add(m, "Supersedes", supersedes);
+	}
+	if (extra_name != NULL)
+		msg_add(m, extra_name, extra_value);
 	msg_add(m, "MIME-Version", "1.0");
 	msg_add(m, "Content-Type", "text/plain; charset=utf-8");
 	body = forum_crlf(text);
@@ -1439,7 +1446,9 @@ forum_posted(void *arg, int result, const char *reason, const char *msgid)
 	    NULL, NULL);
 	switch (result) {
 	case ROUTER_ACCEPTED:
-		if (forum_db_post(r->f->db, 0, msgid, &p) == 1) {
+		if (r->back != NULL) {
+			where = xstrdup(r->back);
+		} else if (forum_db_post(r->f->db, 0, msgid, &p) == 1) {
 			where = xasprintf("/t/%lld#p%lld", (long long)p.topic,
 			    (long long)p.id);
 			forum_post_free(&p, 1);
@@ -1597,13 +1606,65 @@ forum_do_edit(struct forum_req *r, int64_t id)
 	} else if (forum_post_fields(r, &subject, &body, &error) == -1) {
 		forum_form_post(r, action, "Edit", subject, body, error, 400);
 	} else {
-		raw = forum_build(r, subject, body, NULL, p.msgid, NULL,
-		    &msgid, &len);
+		raw = forum_build(r, subject, body, NULL, "Supersedes",
+		    p.msgid, &msgid, &len);
 		rc = forum_send(r, b.name, raw, len);
 		free(raw);
 		free(msgid);
 	}
 	free(action);
+	forum_post_free(&p, 1);
+	forum_board_free(&b, 1);
+	return rc;
+}
+
+/*
+ * Delete a post.  Its author's delete is a cancel (RFC 5537 section
+ * 5.3) that takes it off the news servers too; a moderator's hides it
+ * on the forum only, for the news and list copies are the author's.
+ */
+static int
+forum_do_delete(struct forum_req *r, int64_t id)
+{
+	struct forum_post p;
+	struct forum_board b;
+	char *raw, *msgid, *subject, *control;
+	size_t len;
+	int rc = 0;
+
+	if (forum_find_post(r, id, &p, &b) == -1)
+		return 0;
+	if (forum_may_post(r) == -1) {
+		;
+	} else if (p.account != r->account.id &&
+	    r->account.role < FORUM_ROLE_MODERATOR) {
+		forum_message(r, 403, "Forbidden", "Not yours",
+		    "Only its author or a moderator can delete a post.");
+	} else if (p.account != r->account.id) {
+		if (forum_db_post_state(r->f->db, p.id, FORUM_POST_DELETED) ==
+		    -1) {
+			forum_message(r, 503, "Service Unavailable",
+			    "Try again", "The post could not be deleted.");
+		} else {
+			log_info("event=forum-delete request=%u post=%lld"
+			    " msgid=%s moderator=%lld", r->id,
+			    (long long)p.id, log_q(p.msgid),
+			    (long long)r->account.id);
+			r->back = xasprintf("/t/%lld", (long long)p.topic);
+			forum_redirect(r, r->back);
+		}
+	} else {
+		subject = xasprintf("cmsg cancel %s", p.msgid);
+		control = xasprintf("cancel %s", p.msgid);
+		raw = forum_build(r, subject, "Deleted by its author on the"
+		    " forum.\n", NULL, "Control", control, &msgid, &len);
+		r->back = xasprintf("/t/%lld", (long long)p.topic);
+		rc = forum_send(r, b.name, raw, len);
+		free(raw);
+		free(msgid);
+		free(subject);
+		free(control);
+	}
 	forum_post_free(&p, 1);
 	forum_board_free(&b, 1);
 	return rc;
@@ -1674,6 +1735,8 @@ forum_route(struct forum_req *r)
 			return forum_do_reply(r, id);
 		if (strcmp(rest, "edit") == 0)
 			return forum_do_edit(r, id);
+		if (strcmp(rest, "delete") == 0 && r->post)
+			return forum_do_delete(r, id);
 	}
 	forum_message(r, 404, "Not Found", "Not found",
 	    "There is no such page here.");
@@ -1691,6 +1754,7 @@ forum_req_free(struct forum_req *r)
 	free(r->sid);
 	free(r->csrf);
 	free(r->board);
+	free(r->back);
 	free(r);
 }
 

@@ -468,6 +468,90 @@ router_decide(struct router *r, const struct router_input *in,
 	return ROUTER_ACCEPTED;
 }
 
+/* The address of a message's From, lower case, or NULL. */
+static char *
+router_author(const struct msg *msg)
+{
+	char *name = NULL, *addr = NULL, *p;
+
+	if (msg_mailbox(msg, &name, &addr) == -1)
+		return NULL;
+	free(name);
+	for (p = addr; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return addr;
+}
+
+/*
+ * The Message-ID a cancel takes back, when it is one we carry it for: a
+ * cancel (RFC 5537 section 5.3) of a message we have, from that
+ * message's author.  NULL and why when not.
+ */
+static char *
+router_cancel_check(struct router *r, const struct msg *msg,
+    char **reason_r)
+{
+	struct msg *orig = NULL;
+	char *v, *id = NULL, *a = NULL, *b = NULL, *raw = NULL;
+	int64_t message;
+	size_t len;
+	int ok = 0;
+
+	v = msg_get_unfolded(msg, "Control");
+	if (v == NULL || strncasecmp(v, "cancel", 6) != 0 ||
+	    !isspace((unsigned char)v[6]) || (id = msgid_extract(v + 7)) ==
+	    NULL) {
+		*reason_r = xstrdup("control message");
+		goto out;
+	}
+	if (store_message_id(r->store, id, &message) != 1 ||
+	    store_message_raw(r->store, message, &raw, &len) == -1 ||
+	    msg_parse(raw, len, &orig, NULL) == -1) {
+		*reason_r = xasprintf("cancel of %s, which we do not have", id);
+		goto out;
+	}
+	if ((a = router_author(msg)) == NULL ||
+	    (b = router_author(orig)) == NULL || strcmp(a, b) != 0) {
+		*reason_r = xasprintf("cancel of %s not from its author", id);
+		goto out;
+	}
+	ok = 1;
+out:
+	msg_free(&orig);
+	free(raw);
+	free(v);
+	free(a);
+	free(b);
+	if (!ok) {
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
+/*
+ * A cancel is numbered in no group (news servers file it under
+ * control.cancel) and goes to no list: mail cannot be taken back.  m
+ * takes cancels.
+ */
+static void
+router_cancel_targets(struct store_msg *m, char *cancels)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->ngroups; i++)
+		free(m->groups[i]);
+	m->ngroups = 0;
+	for (i = j = 0; i < m->ntargets; i++) {
+		if (strncmp(m->targets[i], "list:", 5) == 0)
+			free(m->targets[i]);
+		else
+			m->targets[j++] = m->targets[i];
+	}
+	m->ntargets = j;
+	m->cancels = cancels;
+}
+
 void
 router_submit(struct router *r, const struct router_input *in, router_cb cb,
     void *arg)
@@ -477,7 +561,7 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 	struct msg *msg = NULL;
 	enum router_result result;
 	const char *err, *loop;
-	char *reason = NULL, *v;
+	char *reason = NULL, *v, *cancels = NULL;
 	size_t i, len;
 	int have;
 
@@ -520,11 +604,17 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 	}
 	free(v);
 
-	/* Control messages (RFC 5537 section 5) are never gated. */
+	/*
+	 * Control messages (RFC 5537 section 5) are never gated, but for a
+	 * cancel by the author of what we have (section 5.3): that one
+	 * takes the article off our server and goes to the news peer and
+	 * the forum, which can take a post back; mail cannot.
+	 */
 	if (msg_get(msg, "Control") != NULL) {
-		reason = xstrdup("control message");
-		result = ROUTER_NOT_GATED;
-		goto out;
+		if ((cancels = router_cancel_check(r, msg, &reason)) == NULL) {
+			result = ROUTER_NOT_GATED;
+			goto out;
+		}
 	}
 	/*
 	 * Message-ID history: the first and strongest loop guard.  A post
@@ -551,6 +641,10 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 	if ((result = router_decide(r, in, msg, m, &reason)) !=
 	    ROUTER_ACCEPTED)
 		goto out;
+	if (cancels != NULL) {
+		router_cancel_targets(m, cancels);
+		cancels = NULL;
+	}
 	/* Only an accepted but held post has a reason now: say it. */
 	p->reason = reason;
 	reason = NULL;
@@ -595,6 +689,7 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 out:
 	msg_free(&msg);
 	store_msg_free(&m);
+	free(cancels);
 	router_finish(p, result, reason);
 	free(reason);
 }

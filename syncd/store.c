@@ -117,6 +117,11 @@ static const char *store_schema[] = {
 	 * moderators (RFC 5537 section 3.5): held until the list sends it.
 	 */
 	"ALTER TABLE message ADD COLUMN held INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 3 -> 4: a message its author cancelled (RFC 5537 section 5.3)
+	 * stays, so that it is not taken again, but is served no more.
+	 */
+	"ALTER TABLE message ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof(store_schema) / sizeof(store_schema[0])))
@@ -133,6 +138,9 @@ enum store_stmt {
 	S_INSERT_ARTICLE,
 	S_INSERT_OUTBOX,
 	S_OUTBOX_RESULT,
+	S_CANCEL_COUNT,
+	S_CANCEL,
+	S_CANCELLED,
 	S_OUTBOX_DUE,
 	S_OUTBOX_TARGETS,
 	S_OUTBOX_MAX_ID,
@@ -162,6 +170,13 @@ enum store_stmt {
 
 static const char *store_sql[S_MAX] = {
 	[S_HAS_MSGID] = "SELECT held FROM message WHERE msgid = ?1",
+	/* RFC 5537 section 5.3: a cancelled article is no longer served. */
+	[S_CANCEL_COUNT] = "UPDATE newsgroup SET count = count - 1 WHERE"
+	    " name IN (SELECT newsgroup FROM article WHERE message ="
+	    " (SELECT id FROM message WHERE msgid = ?1))",
+	[S_CANCEL] = "DELETE FROM article WHERE message ="
+	    " (SELECT id FROM message WHERE msgid = ?1)",
+	[S_CANCELLED] = "UPDATE message SET cancelled = 1 WHERE msgid = ?1",
 	[S_RELEASE] = "UPDATE message SET held = 0 WHERE msgid = ?1"
 	    " AND held = 1 RETURNING id",
 	[S_INSERT_MESSAGE] = "INSERT INTO message (msgid, source, arrived,"
@@ -248,7 +263,7 @@ static const char *store_sql[S_MAX] = {
 	    " ORDER BY a.number LIMIT ?4",
 	[S_OVERVIEW_MSGID] = "SELECT 0, m.id, m.msgid, m.ov_subject,"
 	    " m.ov_from, m.ov_date, m.refs, m.size, m.lines, m.arrived"
-	    " FROM message m WHERE m.msgid = ?1",
+	    " FROM message m WHERE m.msgid = ?1 AND m.cancelled = 0",
 	[S_XREF] = "SELECT newsgroup, number FROM article WHERE message = ?1"
 	    " ORDER BY newsgroup",
 	[S_NEWNEWS] = "SELECT m.id, m.msgid, a.newsgroup FROM message m"
@@ -693,6 +708,20 @@ store_apply_add(struct store *store, const struct store_msg *m, time_t now)
 	if ((rc = store_step_done(store_stmt(store, S_COUNT_MESSAGE))) !=
 	    SQLITE_OK)
 		return rc;
+	if (m->cancels != NULL) {
+		st = store_stmt(store, S_CANCEL_COUNT);
+		store_bind_text(st, 1, m->cancels);
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+		st = store_stmt(store, S_CANCEL);
+		store_bind_text(st, 1, m->cancels);
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+		st = store_stmt(store, S_CANCELLED);
+		store_bind_text(st, 1, m->cancels);
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+	}
 	return store_place(store, sqlite3_last_insert_rowid(store->db), m, now,
 	    1);
 }
@@ -914,6 +943,7 @@ store_msg_free(struct store_msg **msgp)
 	free(m->from);
 	free(m->refs);
 	free(m->parent);
+	free(m->cancels);
 	free(m->raw);
 	free(m->ov_subject);
 	free(m->ov_from);

@@ -229,6 +229,8 @@ struct store_msg {
 	char		*ov_date;
 	long long	 lines;		/* of the body */
 	int		 held;		/* waits for the list's moderators */
+	char		*cancels;	/* a cancel: the Message-ID it takes
+					   off our server, or NULL */
 	char		*raw;
 	size_t		 len;
 	char		**channels;

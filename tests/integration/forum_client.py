@@ -2,6 +2,7 @@
 and check what reaches the news and list sides.  Speaks TAP.
 
 Arguments: HTTP-PORT NNTP-PORT MAIL-MAILDIR LIST-MAILDIR SYNCCTL CONF
+NEWS-MAILDIR
 """
 
 import email
@@ -18,7 +19,7 @@ import time
 import urllib.parse
 
 http_port, nntp_port = int(sys.argv[1]), int(sys.argv[2])
-mail_dir, list_dir, syncctl, conf = sys.argv[3:7]
+mail_dir, list_dir, syncctl, conf, news_dir = sys.argv[3:8]
 
 n = 0
 failed = 0
@@ -248,6 +249,7 @@ ok(status == 303 and hdrs.get("location", "").split("#")[0] == topic,
 listed = wait(lambda: maildir_find(list_dir, "Forum antwortet dem Usenet"))
 m = email.message_from_bytes(listed or b"", policy=email.policy.default)
 refs = m.get("References", "")
+reply_mid = m.get("Message-ID", "")
 ok(forum_id in refs and "<news-reply@example.net>" in refs,
    "its References name the thread (RFC 5322 section 3.6.4)", refs)
 ok(m.get("In-Reply-To", "") == "<news-reply@example.net>", "In-Reply-To names the parent")
@@ -266,6 +268,49 @@ ok(sup is not None, "the edit goes out with Supersedes of the post")
 other = Browser()
 status, text, csrf = other.form("/p/%s/edit" % first)
 ok(status == 403, "a visitor who is not logged in cannot edit")
+
+# Delete one's own post: a cancel takes it off the news side too.
+st, tx, _ = b.get(topic)
+reply_id = None
+for p in re.findall(r'id="p(\d+)"', tx):
+    seg = tx[tx.find('id="p%s"' % p):]
+    if "Forum antwortet dem Usenet" in seg[:seg.find("</article>")]:
+        reply_id = p
+ok(reply_id is not None and 'action="/p/%s/delete"' % reply_id in tx,
+   "one's own post has a Delete button")
+csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', tx).group(1)
+st, tx, hdrs = b.post("/p/%s/delete" % reply_id, {"csrf": csrf})
+ok(st == 303 and hdrs.get("location", "") == topic, "deleting redirects to the topic", (st, tx))
+st, tx, _ = b.get(topic)
+ok("Forum antwortet dem Usenet" not in tx and "(deleted)" in tx,
+   "the deleted post's text is gone from the topic", tx)
+ok(wait(lambda: article(reply_mid) is None), "and the article is no longer served over NNTP")
+ok(wait(lambda: maildir_find(news_dir, "Control: cancel " + reply_mid)) is not None,
+   "a cancel goes to the news peer")
+ok(maildir_find(list_dir, "cancel " + reply_mid) is None, "and none to the list")
+
+# An author's cancel over NNTP hides the forum post.
+s = nntp()
+s.post(("From: Nora News <nora@example.net>\r\n"
+        "Newsgroups: pirates.de.test\r\n"
+        "Subject: cmsg cancel <news-reply@example.net>\r\n"
+        "Control: cancel <news-reply@example.net>\r\n"
+        "Message-ID: <news-cancel@example.net>\r\n\r\ncancel\r\n").encode().splitlines())
+forged_ok = True
+try:
+    s.post(("From: Mallory <mallory@example.net>\r\n"
+            "Newsgroups: pirates.de.test\r\n"
+            "Subject: cmsg cancel <list-reply@example.com>\r\n"
+            "Control: cancel <list-reply@example.com>\r\n"
+            "Message-ID: <forged-cancel@example.net>\r\n\r\ncancel\r\n").encode().splitlines())
+except nntplib.NNTPError:
+    pass
+s.quit()
+ok(bool(wait(lambda: "Antwort aus dem Usenet" not in (b.get(topic)[1]))),
+   "an author's cancel over NNTP hides the forum post")
+st, tx, _ = b.get(topic)
+ok("Antwort von der Liste" in tx, "a cancel from someone else hides nothing")
+ok(article("<list-reply@example.com>") is not None, "nor takes the article away")
 
 # Security.
 status, text, _ = b.post("/b/test/new", {"subject": "no token", "body": "x"})
@@ -297,10 +342,12 @@ ok(st == 200, "SQL metacharacters in a search are just text")
 st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote('verbessert"'))
 ok(st == 200 and "Erster Beitrag, verbessert" in tx,
    "search finds a post by a word of its text, query syntax is text", tx)
-st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote('verbessert OR Usenet'))
+st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote('verbessert OR Liste'))
 ok(st == 200 and "0 found" in tx, "every word must match; OR is a word", tx)
+st, tx, _ = b.get("/b/test/search?q=Liste")
+ok(st == 200 and "Antwort von der Liste" in tx, "search finds a list post", tx)
 st, tx, _ = b.get("/b/test/search?q=Usenet")
-ok(st == 200 and "Antwort aus dem Usenet" in tx, "search finds a news post", tx)
+ok(st == 200 and "Antwort aus dem Usenet" not in tx, "nor a cancelled one", tx)
 st, tx, _ = b.get("/")
 ok(st == 200 and "/b/test" in tx, "the forum still works after all that")
 st, tx, _ = b.get("/t/999999")

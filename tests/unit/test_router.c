@@ -313,6 +313,45 @@ test_forum(void **state)
 	    "no channel has board (none)");
 }
 
+/*
+ * A cancel by the author (RFC 5537 section 5.3) takes the article off
+ * our server and goes to the news peer and the forum, never to a list;
+ * one by anybody else is not gated.
+ */
+static void
+test_cancel(void **state)
+{
+	struct fixture *f = *state;
+	struct store_overview *ov;
+
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<orig@x>",
+	    "Newsgroups: pirates.de.a\r\n"), ROUTER_ACCEPTED, NULL);
+	assert_int_equal(store_article_number(f->store, "pirates.de.a",
+	    "<orig@x>"), 1);
+	expect(f, SIDE_NEWS, NULL, NULL,
+	    "From: Mallory <m@example.org>\r\nMessage-ID: <forged@x>\r\n"
+	    "Newsgroups: pirates.de.a\r\nControl: cancel <orig@x>\r\n"
+	    "\r\ncancel\r\n", ROUTER_NOT_GATED,
+	    "cancel of <orig@x> not from its author");
+	assert_int_equal(store_overview_msgid(f->store, "<orig@x>", &ov), 1);
+	store_overview_free(ov, 1);
+
+	posted_here = 1;
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<cancel@x>",
+	    "Newsgroups: pirates.de.a\r\nControl: cancel <orig@x>\r\n"),
+	    ROUTER_ACCEPTED, NULL);
+	posted_here = 0;
+	assert_targets(f, "<cancel@x>", "forum:a news");
+	assert_int_equal(store_article_number(f->store, "pirates.de.a",
+	    "<orig@x>"), 0);
+	assert_int_equal(store_article_number(f->store, "pirates.de.a",
+	    "<cancel@x>"), 0);
+	assert_int_equal(store_overview_msgid(f->store, "<orig@x>", &ov), 0);
+	/* Still known, so that a copy from a peer is not taken again. */
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<orig@x>",
+	    "Newsgroups: pirates.de.a\r\n"), ROUTER_DUPLICATE, NULL);
+}
+
 static void
 test_duplicate(void **state)
 {
@@ -424,6 +463,9 @@ test_refusals(void **state)
 	    "Message-ID: garbage\r\n\r\nbody\r\n", ROUTER_REJECTED, NULL);
 	expect(f, SIDE_NEWS, NULL, NULL, MSG("<c@x>",
 	    "Newsgroups: pirates.de.a\r\nControl: cancel <d@x>\r\n"),
+	    ROUTER_NOT_GATED, "cancel of <d@x>, which we do not have");
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<c2@x>",
+	    "Newsgroups: pirates.de.a\r\nControl: newgroup pirates.de.z\r\n"),
 	    ROUTER_NOT_GATED, "control message");
 	expect(f, SIDE_LIST, "a@lists.test.example", NULL,
 	    "No colon here\r\n\r\nbody\r\n", ROUTER_REJECTED, NULL);
@@ -593,6 +635,7 @@ main(void)
 		T(test_list_to_others),
 		T(test_news_crosspost),
 		T(test_forum),
+		T(test_cancel),
 		T(test_duplicate),
 		T(test_loops),
 		T(test_directions),
