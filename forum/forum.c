@@ -17,6 +17,7 @@
  * is asked for again, never a lost post.
  */
 
+#include <crypt.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include <time.h>
 
 #include <event2/event.h>
+
+#include <openssl/crypto.h>
 
 #include "syncd.h"
 #include "forum.h"
@@ -71,6 +74,28 @@ forum_refs(const struct msg *msg, char ***refs_r)
 		free(v);
 	}
 	return n;
+}
+
+/*
+ * The login of whoever posted msg to our own news server: Injection-Info
+ * (RFC 5536 section 3.2.8) with our Path identity and posting-account,
+ * as nntp_article.c writes it; NULL when another server injected it.
+ */
+static char *
+forum_posting_account(const struct forum *f, const struct msg *msg)
+{
+	const char *id = f->conf->path_identity, *p, *end;
+	size_t n = strlen(id);
+	char *v, *name = NULL;
+
+	if ((v = msg_get_unfolded(msg, "Injection-Info")) == NULL)
+		return NULL;
+	if (strncasecmp(v, id, n) == 0 && (v[n] == ';' || isspace((unsigned
+	    char)v[n])) && (p = strstr(v, "posting-account=\"")) != NULL &&
+	    (end = strchr(p + 17, '"')) != NULL)
+		name = xstrndup(p + 17, end - p - 17);
+	free(v);
+	return name;
 }
 
 /* The attachment lines of forum_post.attachments. */
@@ -204,7 +229,7 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
 	struct msg *msg = NULL;
 	const char *why;
 	char *v, *msgid = NULL, *name = NULL, *addr = NULL, *subject = NULL;
-	char *attachments = NULL, **refs = NULL;
+	char *attachments = NULL, **refs = NULL, *login;
 	size_t nrefs = 0;
 	int64_t id, topic;
 	enum delivery_result result = DELIVERY_PERMFAIL;
@@ -246,11 +271,21 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
 		name = NULL;
 		addr = xstrdup("");
 	}
-	/* One identity: mail from a verified address shows as its account. */
+	/*
+	 * One identity: mail from a confirmed address, or news posted to
+	 * our server under a member's login, shows as that member's.
+	 */
 	memset(&a, 0, sizeof(a));
 	if (*addr != '\0' &&
 	    forum_db_account(f->db, NULL, 0, addr, &a) == 1 && !a.banned)
 		have_account = 1;
+	if (!have_account && (login = forum_posting_account(f, msg)) != NULL) {
+		forum_account_clear(&a);
+		if (forum_db_account(f->db, login, 0, NULL, &a) == 1 &&
+		    a.verified && !a.banned)
+			have_account = 1;
+		free(login);
+	}
 	if (have_account) {
 		free(name);
 		name = xstrdup(a.display);
@@ -468,6 +503,75 @@ forum_mail(struct forum *f, const char *rcpt, const char *msgid,
 	m->d.arg = m;
 	TAILQ_INSERT_TAIL(&f->mails, m, entry);
 	forum_mail_try(m);
+}
+
+/* Passwords. */
+
+/* What a login for an unknown name is checked against. */
+static char *forum_dummy_hash;
+
+char *
+forum_password_hash(const char *password)
+{
+	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	char *salt, *h, *res = NULL;
+
+	if ((salt = crypt_gensalt_ra("$y$", 0, NULL, 0)) != NULL &&
+	    (h = crypt_r(password, salt, cd)) != NULL && *h == '$')
+		res = xstrdup(h);
+	free(salt);
+	free(cd);
+	return res;
+}
+
+static int
+forum_password_check(const char *password, const char *hash)
+{
+	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	const char *h;
+	int ok;
+
+	h = crypt_r(password, hash, cd);
+	ok = h != NULL && *h == '$' && strlen(h) == strlen(hash) &&
+	    CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
+	free(cd);
+	return ok;
+}
+
+int
+forum_login(struct forum *f, const char *name, const char *password,
+    struct forum_account *a)
+{
+	int found;
+
+	if ((found = forum_db_account(f->db, name, 0, NULL, a)) == -1)
+		return -1;
+	/* Hash even for an unknown name, so that timing tells nothing. */
+	if (forum_dummy_hash == NULL)
+		forum_dummy_hash = forum_password_hash("no account has this");
+	if (forum_password_check(password, found == 1 ? a->hash :
+	    forum_dummy_hash != NULL ? forum_dummy_hash : "*") && found == 1)
+		return 1;
+	forum_account_clear(a);
+	return 0;
+}
+
+int
+forum_nntp_auth(void *arg, const char *name, const char *password,
+    char **err_r)
+{
+	struct forum *f = arg;
+	struct forum_account a;
+	int rc;
+
+	if ((rc = forum_login(f, name, password, &a)) == -1) {
+		*err_r = xstrdup("could not read the forum's database");
+		return -1;
+	}
+	if (rc == 1 && (!a.verified || a.banned))
+		rc = 0;
+	forum_account_clear(&a);
+	return rc;
 }
 
 /* The forum itself. */

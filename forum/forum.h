@@ -22,6 +22,7 @@ struct store;
 struct router;
 struct transport;
 struct forum_db;
+struct forum_account;
 struct forum_mail;
 struct forum_limit;
 
@@ -72,6 +73,17 @@ int		 forum_take(struct forum *, const char *board, const char *raw,
 void		 forum_submit(struct forum *, const char *board, const char *raw,
 		    size_t len, const char *session, forum_submit_cb cb,
 		    void *arg);
+/* A yescrypt hash of password (crypt(3)), or NULL. */
+char		*forum_password_hash(const char *password);
+/*
+ * Check a member's name and password: 1 and the account in a (clear it),
+ * 0 when they do not match, -1 when the database cannot tell.
+ */
+int		 forum_login(struct forum *, const char *name,
+		    const char *password, struct forum_account *a);
+/* An nntp_auth_fn: members with a confirmed address log in to news too. */
+int		 forum_nntp_auth(void *arg, const char *name,
+		    const char *password, char **err_r);
 /* Send a mail of the forum's own (it takes raw) to rcpt. */
 void		 forum_mail(struct forum *, const char *rcpt, const char *msgid,
 		    char *raw, size_t len);

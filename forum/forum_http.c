@@ -22,7 +22,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <crypt.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -154,9 +153,7 @@ forum_limit_hit(struct forum *f, const char *key, int max, time_t window,
 
 /* Random tokens and password hashes. */
 
-/* What a login for an unknown name is checked against. */
-static char *forum_dummy_hash;
-
+/* A random token for sessions, CSRF and confirmation links. */
 static char *
 forum_token(void)
 {
@@ -169,35 +166,6 @@ forum_token(void)
 	for (i = 0; i < sizeof(b); i++)
 		snprintf(s + 2 * i, 3, "%02x", b[i]);
 	return s;
-}
-
-/* A yescrypt hash of password (crypt(3) from libxcrypt); NULL: failed. */
-static char *
-forum_hash(const char *password)
-{
-	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
-	char *salt, *h, *res = NULL;
-
-	if ((salt = crypt_gensalt_ra("$y$", 0, NULL, 0)) != NULL &&
-	    (h = crypt_r(password, salt, cd)) != NULL && *h == '$')
-		res = xstrdup(h);
-	free(salt);
-	free(cd);
-	return res;
-}
-
-static int
-forum_hash_check(const char *password, const char *hash)
-{
-	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
-	const char *h;
-	int ok;
-
-	h = crypt_r(password, hash, cd);
-	ok = h != NULL && *h == '$' && strlen(h) == strlen(hash) &&
-	    CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
-	free(cd);
-	return ok;
 }
 
 /* Output. */
@@ -1100,7 +1068,7 @@ forum_do_register(struct forum_req *r)
 		    " address; try again later.");
 		return;
 	}
-	if ((hash = forum_hash(password)) == NULL) {
+	if ((hash = forum_password_hash(password)) == NULL) {
 		forum_message(r, 500, "Internal Server Error", "Sorry",
 		    "The password could not be hashed.");
 		return;
@@ -1172,8 +1140,9 @@ forum_do_login(struct forum_req *r)
 	const char *name = forum_field(r, "name");
 	const char *password = forum_field(r, "password");
 	struct forum_account a;
+	const char *why;
 	char *kpeer, *kname;
-	int found, ok;
+	int rc;
 
 	kpeer = xasprintf("login %s", r->peer);
 	kname = xasprintf("login-name %s", name);
@@ -1188,29 +1157,32 @@ forum_do_login(struct forum_req *r)
 		    " 15 minutes.");
 		return;
 	}
-	found = forum_db_account(r->f->db, name, 0, NULL, &a);
-	/* Hash even for an unknown name, so timing tells nothing. */
-	if (forum_dummy_hash == NULL)
-		forum_dummy_hash = forum_hash("no account has this password");
-	ok = forum_hash_check(password, found == 1 ? a.hash :
-	    forum_dummy_hash != NULL ? forum_dummy_hash : "*") && found == 1;
-	if (!ok || !a.verified || a.banned) {
-		if (!ok) {
+	if ((rc = forum_login(r->f, name, password, &a)) == -1) {
+		free(kpeer);
+		free(kname);
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+		return;
+	}
+	if (rc == 0 || !a.verified || a.banned) {
+		if (rc == 0) {
 			forum_limit_hit(r->f, kpeer, FORUM_LOGIN_FAILURES,
 			    FORUM_LOGIN_WINDOW, 1);
 			forum_limit_hit(r->f, kname, FORUM_LOGIN_FAILURES,
 			    FORUM_LOGIN_WINDOW, 1);
-		}
+			why = "Wrong user name or password.";
+		} else if (a.banned)
+			why = "This account is banned.";
+		else
+			why = "Confirm your mail address first: follow the"
+			    " link we sent.";
 		log_info("event=forum-login request=%u name=%s result=%s",
-		    r->id, log_q(name), !ok ? "wrong" : a.banned ? "banned" :
-		    "unconfirmed");
+		    r->id, log_q(name), rc == 0 ? "wrong" : a.banned ?
+		    "banned" : "unconfirmed");
 		forum_account_clear(&a);
 		free(kpeer);
 		free(kname);
-		forum_form_login(r, 403, !ok ? "Wrong user name or password." :
-		    a.banned ? "This account is banned." :
-		    "Confirm your mail address first: follow the link we"
-		    " sent.");
+		forum_form_login(r, 403, why);
 		return;
 	}
 	free(kpeer);

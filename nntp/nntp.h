@@ -87,6 +87,14 @@ struct nntp_listener {
 struct nntp_server *nntp_server_new(struct event_base *, struct store *,
 		    struct router *, const struct nntp_listener *, size_t);
 void		 nntp_server_set_conf(struct nntp_server *, struct conf *);
+/*
+ * Users besides nntp-users (the forum's members): 1 when name and
+ * password match, 0 when not, -1 and why when it cannot tell.
+ */
+typedef int	(*nntp_auth_fn)(void *arg, const char *name,
+		    const char *password, char **err_r);
+void		 nntp_server_set_auth(struct nntp_server *, nntp_auth_fn,
+		    void *arg);
 /* The TLS context for nntps and STARTTLS (the caller's), or NULL. */
 void		 nntp_server_set_tls(struct nntp_server *, struct tls_server *);
 /* Stop accepting and end every session. */

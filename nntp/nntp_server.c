@@ -99,6 +99,9 @@ struct nntp_server {
 	/* Message-IDs being read or stored now. */
 	char		**inflight;
 	size_t		 ninflight;
+	/* Another place that knows users (the forum's accounts), or NULL. */
+	nntp_auth_fn	 auth;
+	void		*auth_arg;
 };
 
 struct nntp_session {
@@ -156,6 +159,7 @@ struct nntp_command {
 /* nntp_command.flags */
 #define NC_READ		0x01	/* needs read permission */
 #define NC_FEED		0x02	/* only for feeding peers */
+#define NC_REST		0x04	/* the last argument is the rest of the line */
 
 static void	 nntp_process(struct nntp_session *);
 static void	 nntp_session_free(struct nntp_session *);
@@ -317,6 +321,13 @@ nntp_is_feeder(const struct nntp_session *s)
 		if (strcmp(conf->nntp_feeders[i], s->client) == 0)
 			return 1;
 	return 0;
+}
+
+/* Whether anyone can log in: nntp-users, or the forum's members. */
+static int
+nntp_auth_offered(const struct nntp_server *srv)
+{
+	return srv->conf->nntp_users != NULL || srv->auth != NULL;
 }
 
 /* AUTHINFO sends a password: only over TLS or from loopback (RFC 4643). */
@@ -598,7 +609,7 @@ nntp_cmd_authinfo(struct nntp_session *s, char **args, int nargs)
 		nntp_reply(s, 483, "Encryption required for authentication");
 		return;
 	}
-	if (s->srv->conf->nntp_users == NULL) {
+	if (!nntp_auth_offered(s->srv)) {
 		nntp_reply(s, 502, "Authentication is not offered here");
 		return;
 	}
@@ -613,8 +624,14 @@ nntp_cmd_authinfo(struct nntp_session *s, char **args, int nargs)
 		    " sequence");
 		return;
 	}
-	rc = nntp_auth_check(s->srv->conf->nntp_users, s->user_pending,
-	    args[2], &err);
+	/* The nntp-users file first, then the forum's accounts. */
+	rc = 0;
+	if (s->srv->conf->nntp_users != NULL)
+		rc = nntp_auth_check(s->srv->conf->nntp_users,
+		    s->user_pending, args[2], &err);
+	if (rc == 0 && s->srv->auth != NULL)
+		rc = s->srv->auth(s->srv->auth_arg, s->user_pending, args[2],
+		    &err);
 	if (rc == -1) {
 		log_warnx("event=nntp-auth session=nntp:%u error=%s", s->id,
 		    log_q(err));
@@ -658,7 +675,7 @@ nntp_cmd_capabilities(struct nntp_session *s, char **args, int nargs)
 	if (nntp_is_feeder(s))
 		evbuffer_add_printf(out, "IHAVE\r\nSTREAMING\r\n");
 	/* RFC 4643 section 2.1: AUTHINFO without USER until it is allowed. */
-	if (s->user == NULL && s->srv->conf->nntp_users != NULL)
+	if (s->user == NULL && nntp_auth_offered(s->srv))
 		evbuffer_add_printf(out, "AUTHINFO%s\r\n", nntp_auth_allowed(s) ?
 		    " USER" : "");
 	if (!s->tls && s->srv->tls != NULL && s->user == NULL)
@@ -1346,7 +1363,8 @@ nntp_cmd_quit(struct nntp_session *s, char **args, int nargs)
 
 static const struct nntp_command nntp_commands[] = {
 	{ "ARTICLE", nntp_cmd_article, 0, 1, NC_READ },
-	{ "AUTHINFO", nntp_cmd_authinfo, 2, 2, 0 },
+	/* RFC 4643 section 2.3.2: a password may hold spaces. */
+	{ "AUTHINFO", nntp_cmd_authinfo, 2, 2, NC_REST },
 	{ "BODY", nntp_cmd_article, 0, 1, NC_READ },
 	{ "CAPABILITIES", nntp_cmd_capabilities, 0, 1, 0 },
 	{ "CHECK", nntp_cmd_check, 1, 1, NC_FEED },
@@ -1373,51 +1391,75 @@ static const struct nntp_command nntp_commands[] = {
 	{ "XOVER", nntp_cmd_over, 0, 1, NC_READ },
 };
 
+/* The next word of *p (ended there by a NUL), or NULL at the end. */
+static char *
+nntp_word(char **p)
+{
+	char *w = *p + strspn(*p, " \t");
+
+	if (*w == '\0')
+		return NULL;
+	*p = w + strcspn(w, " \t");
+	if (**p != '\0')
+		*(*p)++ = '\0';
+	return w;
+}
+
 static void
 nntp_command(struct nntp_session *s, char *line)
 {
-	const struct nntp_command *cmd;
-	char *args[8], *save = NULL, *w;
+	const struct nntp_command *cmd = NULL;
+	char *args[8], *p = line, *w;
 	int nargs = 0;
-	size_t i;
+	size_t i, n;
 
-	for (w = strtok_r(line, " \t", &save); w != NULL;
-	    w = strtok_r(NULL, " \t", &save)) {
+	if ((args[nargs++] = nntp_word(&p)) == NULL) {
+		nntp_reply(s, 500, "Empty command");
+		return;
+	}
+	for (i = 0; i < sizeof(nntp_commands) / sizeof(nntp_commands[0]);
+	    i++)
+		if (strcasecmp(nntp_commands[i].verb, args[0]) == 0)
+			cmd = &nntp_commands[i];
+	if (cmd == NULL) {
+		nntp_reply(s, 500, "Unknown command");
+		return;
+	}
+	for (;;) {
+		if (cmd->flags & NC_REST && nargs == cmd->args_max) {
+			/* The rest, without the white space around it. */
+			w = p + strspn(p, " \t");
+			n = strlen(w);
+			while (n > 0 && (w[n - 1] == ' ' || w[n - 1] == '\t'))
+				w[--n] = '\0';
+			if (*w != '\0')
+				args[nargs++] = w;
+			break;
+		}
+		if ((w = nntp_word(&p)) == NULL)
+			break;
 		if (nargs == 8) {
 			nntp_reply(s, 501, "Too many arguments");
 			return;
 		}
 		args[nargs++] = w;
 	}
-	if (nargs == 0) {
-		nntp_reply(s, 500, "Empty command");
+	log_debug("event=nntp session=nntp:%u cmd=%s", s->id, cmd->verb);
+	if (nargs - 1 < cmd->args_min || nargs - 1 > cmd->args_max) {
+		nntp_reply(s, 501, "Syntax error");
 		return;
 	}
-	for (i = 0; i < sizeof(nntp_commands) / sizeof(nntp_commands[0]);
-	    i++) {
-		cmd = &nntp_commands[i];
-		if (strcasecmp(cmd->verb, args[0]) != 0)
-			continue;
-		log_debug("event=nntp session=nntp:%u cmd=%s", s->id,
-		    cmd->verb);
-		if (nargs - 1 < cmd->args_min || nargs - 1 > cmd->args_max) {
-			nntp_reply(s, 501, "Syntax error");
-			return;
-		}
-		if ((cmd->flags & NC_READ) && nntp_access_any(s, 0) == 0 &&
-		    s->user == NULL) {
-			/* Nothing to read without AUTHINFO. */
-			nntp_reply(s, 480, "Authentication required");
-			return;
-		}
-		if ((cmd->flags & NC_FEED) && !nntp_is_feeder(s)) {
-			nntp_reply(s, 502, "Only peers may feed articles");
-			return;
-		}
-		cmd->run(s, args, nargs);
+	if ((cmd->flags & NC_READ) && nntp_access_any(s, 0) == 0 &&
+	    s->user == NULL) {
+		/* Nothing to read without AUTHINFO. */
+		nntp_reply(s, 480, "Authentication required");
 		return;
 	}
-	nntp_reply(s, 500, "Unknown command");
+	if ((cmd->flags & NC_FEED) && !nntp_is_feeder(s)) {
+		nntp_reply(s, 502, "Only peers may feed articles");
+		return;
+	}
+	cmd->run(s, args, nargs);
 }
 
 static void
@@ -1938,6 +1980,13 @@ nntp_server_new(struct event_base *base, struct store *store,
 	}
 	srv->nlisteners = n;
 	return srv;
+}
+
+void
+nntp_server_set_auth(struct nntp_server *srv, nntp_auth_fn fn, void *arg)
+{
+	srv->auth = fn;
+	srv->auth_arg = arg;
 }
 
 void

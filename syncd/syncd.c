@@ -613,6 +613,8 @@ main(int argc, char *argv[])
 		fatalx("event=start forum=%s error=%s", log_q(conf->data_dir),
 		    log_q(err));
 	free(http_listeners);
+	if (sd.forum != NULL)
+		nntp_server_set_auth(sd.nntp, forum_nntp_auth, sd.forum);
 	nntp_server_set_tls(sd.nntp, sd.tls);
 	sd.control = control_new(sd.base, ctlfd, sd.store, sd.router,
 	    sd.outbox, &hooks);

@@ -42,10 +42,10 @@ check_eq "syncd stops cleanly" 0 "$SYNCD_STATUS"
 start_syncd "$C" || { not_ok "syncd starts again"; done_testing; exit 1; }
 check "posts are still there after a restart" \
     sh -c "$PY -c 'import urllib.request,sys; t=urllib.request.urlopen(\"http://127.0.0.1:$HTTP/b/test/search?q=Liste\").read().decode(); sys.exit(0 if \"Antwort von der Liste\" in t else 1)'"
-# A forum topic, a news and a list reply, a forum reply, the hostile
-# article: the edit changed a post, the cancels hid two, and the
-# outbox's deliveries of the forum's own posts added none.
-check_eq "every message is one post" 5 \
+# A forum topic, a news and a list reply, a forum reply, a member's news
+# post, the hostile article: the edit changed a post, the cancels hid
+# two, and the outbox's deliveries of the forum's own posts added none.
+check_eq "every message is one post" 6 \
     "$(sqlite3 "$T/data/forum.db" 'SELECT count(*) FROM post' 2>&1)"
 stop_syncd
 done_testing

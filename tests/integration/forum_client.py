@@ -269,6 +269,33 @@ other = Browser()
 status, text, csrf = other.form("/p/%s/edit" % first)
 ok(status == 403, "a visitor who is not logged in cannot edit")
 
+# One identity: a member logs in to news with the forum's name and password.
+s = nntp()
+try:
+    s.login("joerg", "wrong password", usenetrc=False)
+    bad_login = "accepted"
+except nntplib.NNTPError as e:
+    bad_login = str(e)
+ok(bad_login.startswith("481"), "a wrong password is refused over NNTP", bad_login)
+s.quit()
+s = nntp()
+try:
+    s.login("joerg", "correct horse", usenetrc=False)
+    s.post(("From: J <joerg-news@example.net>\r\n"
+            "Newsgroups: pirates.de.test\r\n"
+            "Subject: Re: Gruesse\r\n"
+            "Message-ID: <as-member@example.net>\r\n"
+            "References: %s\r\n\r\nPer NNTP angemeldet.\r\n" % forum_id).encode().splitlines())
+    member_post = "posted"
+except nntplib.NNTPError as e:
+    member_post = str(e)
+s.quit()
+ok(member_post == "posted", "a member logs in to news with the forum's password", member_post)
+text = wait(lambda: topic_has("Per NNTP angemeldet"))
+seg = (text or "")[:(text or "").find("Per NNTP angemeldet")]
+seg = seg[seg.rfind("<article"):]
+ok("Jörg Müller" in seg, "what the member posts over news shows as the member's", seg)
+
 # Delete one's own post: a cancel takes it off the news side too.
 st, tx, _ = b.get(topic)
 reply_id = None
