@@ -220,7 +220,7 @@ forum_take_cancel(struct forum *f, const struct msg *msg, const char *msgid)
 
 int
 forum_take(struct forum *f, const char *board, const char *raw, size_t len,
-    int source, char **err_r)
+    int source, int held, char **err_r)
 {
 	struct forum_new_post np;
 	struct forum_account a;
@@ -319,7 +319,10 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
 	    SIDE_NEWS : SIDE_LIST;
 	if ((np.date = msg_date(msg)) == (time_t)-1 || np.date > time(NULL))
 		np.date = time(NULL);
-	np.state = FORUM_POST_VISIBLE;
+	np.state = held ? FORUM_POST_HELD : FORUM_POST_VISIBLE;
+	np.board_name = board;
+	np.raw = raw;
+	np.len = len;
 	forum_account_clear(&a);
 	if ((rc = forum_db_post_add(f->db, &np, &id, &topic)) == -1) {
 		*err_r = xstrdup("could not write the forum's database");
@@ -328,8 +331,8 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
 	}
 	if (rc == 1)
 		log_info("event=forum-post board=%s msgid=%s post=%lld"
-		    " topic=%lld", board, log_q(msgid), (long long)id,
-		    (long long)topic);
+		    " topic=%lld%s", board, log_q(msgid), (long long)id,
+		    (long long)topic, held ? " result=held" : "");
 	result = DELIVERY_OK;
 out:
 	forum_board_free(&b, 1);
@@ -356,7 +359,7 @@ forum_transport_deliver(struct transport *t, struct delivery *d)
 
 	if (*board == ':')
 		board++;
-	r = forum_take(f, board, d->raw, d->len, -1, &err);
+	r = forum_take(f, board, d->raw, d->len, -1, 0, &err);
 	d->done(d, r, err);
 	free(err);
 }
@@ -394,7 +397,7 @@ forum_submitted(void *arg, enum router_result result, const char *reason,
 	char *err = NULL;
 
 	if (result == ROUTER_ACCEPTED &&
-	    forum_take(s->forum, s->board, s->raw, s->len, SIDE_FORUM, &err) !=
+	    forum_take(s->forum, s->board, s->raw, s->len, SIDE_FORUM, 0, &err) !=
 	    DELIVERY_OK)
 		/* The outbox's delivery to the forum stores it later. */
 		log_warnx("event=forum-post board=%s msgid=%s error=%s",
@@ -428,6 +431,52 @@ forum_submit(struct forum *f, const char *board, const char *raw,
 	in.session = session;
 	in.posted_here = 1;
 	router_submit(f->router, &in, forum_submitted, s);
+}
+
+/* A held post's way out, once a moderator approved it. */
+struct forum_approval {
+	struct forum	*forum;
+	int64_t		 post;
+	forum_submit_cb	 cb;
+	void		*arg;
+};
+
+static void
+forum_approved(void *arg, int result, const char *reason, const char *msgid)
+{
+	struct forum_approval *a = arg;
+
+	/* A duplicate was approved before: show it all the same. */
+	if ((result == ROUTER_ACCEPTED || result == ROUTER_DUPLICATE) &&
+	    forum_db_held_done(a->forum->db, a->post, FORUM_POST_VISIBLE) == -1)
+		log_warnx("event=forum-approve post=%lld msgid=%s error=%s",
+		    (long long)a->post, log_q(msgid), log_q("could not write"
+		    " the forum's database"));
+	if (a->cb != NULL)
+		a->cb(a->arg, result, reason, msgid);
+	free(a);
+}
+
+int
+forum_approve(struct forum *f, int64_t post, const char *session,
+    forum_submit_cb cb, void *arg)
+{
+	struct forum_approval *a;
+	char *board, *raw;
+	size_t len;
+	int rc;
+
+	if ((rc = forum_db_held_get(f->db, post, &board, &raw, &len)) != 1)
+		return rc;
+	a = xcalloc(1, sizeof(*a));
+	a->forum = f;
+	a->post = post;
+	a->cb = cb;
+	a->arg = arg;
+	forum_submit(f, board, raw, len, session, forum_approved, a);
+	free(board);
+	free(raw);
+	return 1;
 }
 
 /* The forum's own mail. */

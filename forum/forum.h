@@ -64,11 +64,19 @@ void		 forum_free(struct forum **);
 struct transport *forum_transport_new(struct forum *, struct conf *);
 /*
  * Store the message raw as a post on board (source: enum side, or -1 to
- * tell by its header); an edit (Supersedes) by the same author changes
- * the post.  A delivery result, and why when it is not DELIVERY_OK.
+ * tell by its header); held: in the moderation queue, with raw to go out
+ * when approved.  An edit (Supersedes) by the same author changes the
+ * post; a cancel by its author hides it.  A delivery result, and why
+ * when it is not DELIVERY_OK.
  */
 int		 forum_take(struct forum *, const char *board, const char *raw,
-		    size_t len, int source, char **err_r);
+		    size_t len, int source, int held, char **err_r);
+/*
+ * Send a held post out (forum_submit); it is shown once the router has
+ * it.  1, 0 when it is not held (any more), -1 on error.
+ */
+int		 forum_approve(struct forum *, int64_t post, const char *session,
+		    forum_submit_cb cb, void *arg);
 /* A post from the web to the router; cb hears the outcome. */
 void		 forum_submit(struct forum *, const char *board, const char *raw,
 		    size_t len, const char *session, forum_submit_cb cb,
@@ -231,6 +239,10 @@ struct forum_new_post {
 	int		 source;
 	time_t		 date;
 	int		 state;
+	/* A held post: the message that goes out when it is approved. */
+	const char	*board_name;
+	const char	*raw;
+	size_t		 len;
 };
 
 struct forum_account {
@@ -294,6 +306,20 @@ int		 forum_db_post_edit(struct forum_db *, int64_t id,
 int		 forum_db_search(struct forum_db *, int64_t board,
 		    const char *words, size_t limit, struct forum_post **rows_r,
 		    size_t *n_r);
+/* Held posts, the oldest first. */
+int		 forum_db_held(struct forum_db *, size_t limit,
+		    struct forum_post **rows_r, size_t *n_r);
+/* A held post's board and message: 1, 0 when not held, or -1. */
+int		 forum_db_held_get(struct forum_db *, int64_t post,
+		    char **board_r, char **raw_r, size_t *len_r);
+/*
+ * Out of the queue, and shown (approved) or hidden (rejected): 1, 0 when
+ * it was not held, -1 on error.
+ */
+int		 forum_db_held_done(struct forum_db *, int64_t post, int state);
+/* Accounts by name, a page at a time. */
+int		 forum_db_accounts(struct forum_db *, size_t offset,
+		    size_t limit, struct forum_account **rows_r, size_t *n_r);
 /* By name, else by verified address, else by id: 1, 0, or -1. */
 int		 forum_db_account(struct forum_db *, const char *name,
 		    int64_t id, const char *address, struct forum_account *a);

@@ -117,6 +117,11 @@ static const char *const forum_db_schema[] = {
 	"  csrf TEXT NOT NULL,"
 	"  created INTEGER NOT NULL,"
 	"  seen INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 2: posts waiting for a moderator, as they will go out */
+	"CREATE TABLE held ("
+	"  post INTEGER PRIMARY KEY REFERENCES post (id),"
+	"  board TEXT NOT NULL,"
+	"  raw BLOB NOT NULL);",
 };
 
 static int
@@ -587,6 +592,8 @@ static const char sql_post_new[] =
     "INSERT INTO post (topic, parent, msgid, account, author, address,"
     " subject, body, attachments, from_html, source, date, state)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char sql_held_new[] =
+    "INSERT INTO held (post, board, raw) VALUES (?, ?, ?)";
 static const char sql_topic_count[] =
     "UPDATE topic SET posts = posts + ?, last = max(last, ?),"
     " last_author = CASE WHEN ? >= last THEN ? ELSE last_author END"
@@ -644,6 +651,14 @@ forum_db_post_add(struct forum_db *fd, const struct forum_new_post *np,
 	    (int64_t)np->state)) == -1)
 		goto done;
 	id = sqlite3_last_insert_rowid(fd->db);
+	if (np->state == FORUM_POST_HELD) {
+		if ((q = forum_db_stmt(fd, sql_held_new, "it", id,
+		    np->board_name)) == NULL)
+			goto done;
+		sqlite3_bind_blob64(q, 3, np->raw, np->len, SQLITE_TRANSIENT);
+		if (forum_db_run(fd, q) == -1)
+			goto done;
+	}
 	if (forum_db_run(fd, forum_db_stmt(fd, sql_topic_count, "iiiti",
 	    (int64_t)visible, visible ? (int64_t)np->date : (int64_t)0,
 	    visible ? (int64_t)np->date : (int64_t)-1, np->author, topic)) ==
@@ -788,6 +803,78 @@ forum_db_search(struct forum_db *fd, int64_t board, const char *words,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The moderation queue. */
+
+static const char sql_held[] =
+    "SELECT " POST_COLUMNS " FROM post WHERE state = 1 ORDER BY id"
+    " LIMIT ?";
+
+int
+forum_db_held(struct forum_db *fd, size_t limit, struct forum_post **rows_r,
+    size_t *n_r)
+{
+	sqlite3_stmt *q = forum_db_stmt(fd, sql_held, "i", (int64_t)limit);
+	struct forum_post *rows = NULL;
+	size_t n = 0;
+
+	*rows_r = NULL;
+	*n_r = 0;
+	if (q == NULL)
+		return -1;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		rows = xreallocarray(rows, n + 1, sizeof(*rows));
+		forum_db_post_row(q, &rows[n++]);
+	}
+	sqlite3_reset(q);
+	*rows_r = rows;
+	*n_r = n;
+	return 0;
+}
+
+static const char sql_held_get[] =
+    "SELECT board, raw FROM held WHERE post = ?";
+static const char sql_held_delete[] = "DELETE FROM held WHERE post = ?";
+
+int
+forum_db_held_get(struct forum_db *fd, int64_t post, char **board_r,
+    char **raw_r, size_t *len_r)
+{
+	sqlite3_stmt *q = forum_db_stmt(fd, sql_held_get, "i", post);
+	int found = 0;
+
+	*board_r = *raw_r = NULL;
+	*len_r = 0;
+	if (q == NULL)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*board_r = forum_db_text(q, 0);
+		*len_r = (size_t)sqlite3_column_bytes(q, 1);
+		*raw_r = xmemdup(sqlite3_column_blob(q, 1), *len_r + 1);
+		(*raw_r)[*len_r] = '\0';
+		found = 1;
+	}
+	sqlite3_reset(q);
+	return found;
+}
+
+int
+forum_db_held_done(struct forum_db *fd, int64_t post, int state)
+{
+	int ok, held = 0;
+
+	if (forum_db_begin(fd) == -1)
+		return -1;
+	ok = forum_db_run(fd, forum_db_stmt(fd, sql_held_delete, "i",
+	    post)) == 0;
+	if (ok)
+		held = sqlite3_changes(fd->db) > 0;
+	if (forum_db_end(fd, ok) == -1)
+		return -1;
+	if (held && forum_db_post_state(fd, post, state) == -1)
+		return -1;
+	return held;
+}
+
 /* Accounts. */
 
 #define ACCOUNT_COLUMNS "account.id, account.name, account.display," \
@@ -796,6 +883,20 @@ forum_db_search(struct forum_db *fd, int64_t board, const char *words,
 	" ORDER BY verified DESC LIMIT 1)," \
 	" (SELECT max(verified) FROM address WHERE" \
 	" address.account = account.id)"
+
+static void
+forum_db_account_row(sqlite3_stmt *q, struct forum_account *a)
+{
+	a->id = sqlite3_column_int64(q, 0);
+	a->name = forum_db_text(q, 1);
+	a->display = forum_db_text(q, 2);
+	a->hash = forum_db_text(q, 3);
+	a->role = sqlite3_column_int(q, 4);
+	a->banned = sqlite3_column_int(q, 5);
+	a->created = (time_t)sqlite3_column_int64(q, 6);
+	a->address = forum_db_text(q, 7);
+	a->verified = sqlite3_column_int(q, 8);
+}
 
 static const char sql_account_name[] =
     "SELECT " ACCOUNT_COLUMNS " FROM account WHERE name = ?";
@@ -823,15 +924,7 @@ forum_db_account(struct forum_db *fd, const char *name, int64_t id,
 	if (q == NULL)
 		return -1;
 	if (sqlite3_step(q) == SQLITE_ROW) {
-		a->id = sqlite3_column_int64(q, 0);
-		a->name = forum_db_text(q, 1);
-		a->display = forum_db_text(q, 2);
-		a->hash = forum_db_text(q, 3);
-		a->role = sqlite3_column_int(q, 4);
-		a->banned = sqlite3_column_int(q, 5);
-		a->created = (time_t)sqlite3_column_int64(q, 6);
-		a->address = forum_db_text(q, 7);
-		a->verified = sqlite3_column_int(q, 8);
+		forum_db_account_row(q, a);
 		found = 1;
 	}
 	sqlite3_reset(q);
@@ -930,6 +1023,32 @@ forum_db_confirm(struct forum_db *fd, const char *token, time_t now,
 	}
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? found : -1;
+}
+
+static const char sql_accounts[] =
+    "SELECT " ACCOUNT_COLUMNS " FROM account ORDER BY name LIMIT ? OFFSET ?";
+
+int
+forum_db_accounts(struct forum_db *fd, size_t offset, size_t limit,
+    struct forum_account **rows_r, size_t *n_r)
+{
+	sqlite3_stmt *q = forum_db_stmt(fd, sql_accounts, "ii", (int64_t)limit,
+	    (int64_t)offset);
+	struct forum_account *rows = NULL;
+	size_t n = 0;
+
+	*rows_r = NULL;
+	*n_r = 0;
+	if (q == NULL)
+		return -1;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		rows = xreallocarray(rows, n + 1, sizeof(*rows));
+		forum_db_account_row(q, &rows[n++]);
+	}
+	sqlite3_reset(q);
+	*rows_r = rows;
+	*n_r = n;
+	return 0;
 }
 
 static const char sql_account_update[] =

@@ -253,6 +253,10 @@ forum_page_begin(struct forum_req *r, const char *title)
 	forum_text(r, site);
 	forum_out(r, "</strong></a><nav>");
 	if (r->account.id != 0) {
+		if (r->account.role >= FORUM_ROLE_MODERATOR)
+			forum_out(r, "<a href=\"/mod\">Moderation</a> &middot; ");
+		if (r->account.role >= FORUM_ROLE_ADMIN)
+			forum_out(r, "<a href=\"/admin\">Accounts</a> &middot; ");
 		forum_text(r, r->account.display);
 		forum_out(r, " <form method=\"post\" action=\"/logout\">");
 		forum_csrf_field(r);
@@ -1479,6 +1483,30 @@ forum_send(struct forum_req *r, const char *board, const char *raw,
 	return 1;
 }
 
+/*
+ * A member's post to a moderated board waits in the queue; everyone
+ * else's goes to the router now.
+ */
+static int
+forum_post_out(struct forum_req *r, const struct forum_board *b,
+    const char *raw, size_t len)
+{
+	char *err = NULL;
+
+	if (!b->moderated || r->account.role >= FORUM_ROLE_MODERATOR)
+		return forum_send(r, b->name, raw, len);
+	if (forum_take(r->f, b->name, raw, len, SIDE_FORUM, 1, &err) !=
+	    DELIVERY_OK) {
+		forum_message(r, 503, "Service Unavailable", "Not posted", err);
+		free(err);
+		return 0;
+	}
+	forum_message(r, 202, "Accepted", "Waiting for a moderator",
+	    "This board is moderated: your post appears, and goes to the"
+	    " newsgroup and the list, once a moderator has approved it.");
+	return 0;
+}
+
 static int
 forum_do_new(struct forum_req *r, const char *name)
 {
@@ -1503,7 +1531,7 @@ forum_do_new(struct forum_req *r, const char *name)
 	} else {
 		raw = forum_build(r, subject, body, NULL, NULL, NULL, &msgid,
 		    &len);
-		rc = forum_send(r, b.name, raw, len);
+		rc = forum_post_out(r, &b, raw, len);
 		free(raw);
 		free(msgid);
 	}
@@ -1539,7 +1567,7 @@ forum_do_reply(struct forum_req *r, int64_t id)
 	} else {
 		raw = forum_build(r, subject, body, &p, NULL, NULL, &msgid,
 		    &len);
-		rc = forum_send(r, b.name, raw, len);
+		rc = forum_post_out(r, &b, raw, len);
 		free(raw);
 		free(msgid);
 	}
@@ -1642,6 +1670,191 @@ forum_do_delete(struct forum_req *r, int64_t id)
 	return rc;
 }
 
+/* The moderation queue and the accounts. */
+
+static void
+forum_page_queue(struct forum_req *r)
+{
+	struct forum_post *p;
+	size_t n, i;
+
+	if (forum_db_held(r->f->db, 100, &p, &n) == -1) {
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+		return;
+	}
+	forum_page_begin(r, "Moderation");
+	forum_out(r, "<h1>Waiting for a moderator</h1>");
+	if (n == 0)
+		forum_out(r, "<p>Nothing waits.</p>");
+	for (i = 0; i < n; i++) {
+		forum_post_html(r, &p[i], 0, 0);
+		forum_out(r, "<form method=\"post\" action=\"/mod/%lld\">",
+		    (long long)p[i].id);
+		forum_csrf_field(r);
+		forum_out(r, "<button name=\"do\" value=\"approve\">Approve"
+		    "</button> <button name=\"do\" value=\"reject\">Reject"
+		    "</button></form>");
+	}
+	forum_page_end(r);
+	forum_post_free(p, n);
+	free(p);
+	forum_reply(r, 200, "OK");
+}
+
+/* The router's verdict on an approved post. */
+static void
+forum_moderated(void *arg, int result, const char *reason, const char *msgid)
+{
+	/* Approved before (a second click): done all the same. */
+	if (result == ROUTER_DUPLICATE)
+		result = ROUTER_ACCEPTED;
+	forum_posted_free(arg, result, reason, msgid);
+}
+
+static int
+forum_do_moderate(struct forum_req *r, int64_t id)
+{
+	const char *what = forum_field(r, "do");
+	char session[32];
+	int rc;
+
+	if (strcmp(what, "reject") == 0) {
+		rc = forum_db_held_done(r->f->db, id, FORUM_POST_DELETED);
+		if (rc != 1) {
+			forum_message(r, rc == 0 ? 404 : 503, rc == 0 ?
+			    "Not Found" : "Service Unavailable", "Not done",
+			    "That post does not wait any more.");
+			return 0;
+		}
+		log_info("event=forum-reject request=%u post=%lld"
+		    " moderator=%lld", r->id, (long long)id,
+		    (long long)r->account.id);
+		forum_redirect(r, "/mod");
+		return 0;
+	}
+	if (strcmp(what, "approve") != 0) {
+		forum_message(r, 400, "Bad Request", "Not done",
+		    "Approve or reject?");
+		return 0;
+	}
+	snprintf(session, sizeof(session), "http:%u", r->id);
+	r->back = xstrdup("/mod");
+	evhttp_connection_set_closecb(evhttp_request_get_connection(r->req),
+	    forum_gone, r);
+	if ((rc = forum_approve(r->f, id, session, forum_moderated, r)) != 1) {
+		evhttp_connection_set_closecb(
+		    evhttp_request_get_connection(r->req), NULL, NULL);
+		forum_message(r, rc == 0 ? 404 : 503, rc == 0 ? "Not Found" :
+		    "Service Unavailable", "Not done",
+		    "That post does not wait any more.");
+		return 0;
+	}
+	log_info("event=forum-approve request=%u post=%lld moderator=%lld",
+	    r->id, (long long)id, (long long)r->account.id);
+	return 1;
+}
+
+static const char *const forum_role_names[] = {
+	[FORUM_ROLE_MEMBER] = "member",
+	[FORUM_ROLE_MODERATOR] = "moderator",
+	[FORUM_ROLE_ADMIN] = "admin",
+};
+
+static void
+forum_page_accounts(struct forum_req *r)
+{
+	struct forum_account *a;
+	long long page = forum_page_number(r);
+	size_t n, i;
+	int k;
+
+	if (forum_db_accounts(r->f->db, (size_t)(page - 1) * 100, 101, &a,
+	    &n) == -1) {
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+		return;
+	}
+	forum_page_begin(r, "Accounts");
+	forum_out(r, "<h1>Accounts</h1><table><tr><th>Name</th>"
+	    "<th>Address</th><th>Role</th></tr>");
+	for (i = 0; i < n && i < 100; i++) {
+		forum_out(r, "<tr><td>");
+		forum_text(r, a[i].name);
+		forum_out(r, "<br><span class=\"meta\">");
+		forum_text(r, a[i].display);
+		forum_out(r, "</span></td><td>");
+		forum_text(r, a[i].address);
+		forum_out(r, "%s</td><td><form method=\"post\""
+		    " action=\"/admin/%lld\">", a[i].verified ? "" :
+		    " (unconfirmed)", (long long)a[i].id);
+		forum_csrf_field(r);
+		forum_out(r, "<select name=\"role\" aria-label=\"Role\">");
+		for (k = 0; k <= FORUM_ROLE_ADMIN; k++)
+			forum_out(r, "<option value=\"%s\"%s>%s</option>",
+			    forum_role_names[k], a[i].role == k ?
+			    " selected" : "", forum_role_names[k]);
+		forum_out(r, "</select> <label><input type=\"checkbox\""
+		    " name=\"banned\" value=\"yes\"%s> banned</label>"
+		    " <button>Save</button></form></td></tr>", a[i].banned ?
+		    " checked" : "");
+		forum_account_clear(&a[i]);
+	}
+	for (; i < n; i++)
+		forum_account_clear(&a[i]);
+	forum_out(r, "</table>");
+	forum_pager(r, "/admin", page, n > 100);
+	forum_page_end(r);
+	free(a);
+	forum_reply(r, 200, "OK");
+}
+
+static void
+forum_do_account(struct forum_req *r, int64_t id)
+{
+	const char *role = forum_field(r, "role");
+	struct forum_account a;
+	int k, banned = strcmp(forum_field(r, "banned"), "yes") == 0;
+
+	for (k = 0; k <= FORUM_ROLE_ADMIN; k++)
+		if (strcmp(role, forum_role_names[k]) == 0)
+			break;
+	if (k > FORUM_ROLE_ADMIN ||
+	    forum_db_account(r->f->db, NULL, id, NULL, &a) != 1) {
+		forum_message(r, 400, "Bad Request", "Not saved",
+		    "No such account or role.");
+		return;
+	}
+	forum_account_clear(&a);
+	if (id == r->account.id && (k != FORUM_ROLE_ADMIN || banned)) {
+		forum_message(r, 400, "Bad Request", "Not saved",
+		    "Admins cannot demote or ban themselves here.");
+		return;
+	}
+	if (forum_db_account_set(r->f->db, id, k, banned) == -1) {
+		forum_message(r, 503, "Service Unavailable", "Not saved",
+		    "The forum's database cannot be written just now.");
+		return;
+	}
+	log_info("event=forum-account request=%u account=%lld role=%s"
+	    " banned=%s admin=%lld", r->id, (long long)id,
+	    forum_role_names[k], banned ? "yes" : "no",
+	    (long long)r->account.id);
+	forum_redirect(r, "/admin");
+}
+
+/* Pages for moderators and admins only: 0, or a page said no. */
+static int
+forum_need_role(struct forum_req *r, int role)
+{
+	if (r->account.id != 0 && r->account.role >= role)
+		return 0;
+	forum_message(r, 403, "Forbidden", "Not for you",
+	    role == FORUM_ROLE_ADMIN ? "Only admins may manage accounts." :
+	    "Only moderators may do this.");
+	return -1;
+}
+
 /* Dispatch. */
 
 static int
@@ -1676,6 +1889,28 @@ forum_route(struct forum_req *r)
 	}
 	if (strcmp(p, "/logout") == 0 && r->post) {
 		forum_do_logout(r);
+		return 0;
+	}
+	if (strcmp(p, "/mod") == 0 && !r->post) {
+		if (forum_need_role(r, FORUM_ROLE_MODERATOR) == 0)
+			forum_page_queue(r);
+		return 0;
+	}
+	if (sscanf(p, "/mod/%lld%n", &id, &n) == 1 && p[n] == '\0' &&
+	    r->post) {
+		if (forum_need_role(r, FORUM_ROLE_MODERATOR) == -1)
+			return 0;
+		return forum_do_moderate(r, id);
+	}
+	if (strcmp(p, "/admin") == 0 && !r->post) {
+		if (forum_need_role(r, FORUM_ROLE_ADMIN) == 0)
+			forum_page_accounts(r);
+		return 0;
+	}
+	if (sscanf(p, "/admin/%lld%n", &id, &n) == 1 && p[n] == '\0' &&
+	    r->post) {
+		if (forum_need_role(r, FORUM_ROLE_ADMIN) == 0)
+			forum_do_account(r, id);
 		return 0;
 	}
 	if (sscanf(p, "/b/%127[A-Za-z0-9._-]%n", name, &n) == 1 &&

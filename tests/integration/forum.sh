@@ -25,6 +25,15 @@ forum-mail maildir $T/out/mail
 forum-title \"Test forum\""
 sed -i "s|^deliver forum maildir .*|deliver forum builtin|" "$C"
 sed -i 's|^\tboard test$|\tboard test\n\tdescription "Tests of the forum"|' "$C"
+cat >> "$C" <<EOF
+
+channel mod {
+	newsgroup pirates.de.mod
+	list pirates-mod@lists.test.example
+	board mod
+	moderated yes
+}
+EOF
 start_syncd "$C" || { not_ok "syncd starts with its forum"; done_testing; exit 1; }
 
 export T
@@ -43,9 +52,10 @@ start_syncd "$C" || { not_ok "syncd starts again"; done_testing; exit 1; }
 check "posts are still there after a restart" \
     sh -c "$PY -c 'import urllib.request,sys; t=urllib.request.urlopen(\"http://127.0.0.1:$HTTP/b/test/search?q=Liste\").read().decode(); sys.exit(0 if \"Antwort von der Liste\" in t else 1)'"
 # A forum topic, a news and a list reply, a forum reply, a member's news
-# post, the hostile article: the edit changed a post, the cancels hid
-# two, and the outbox's deliveries of the forum's own posts added none.
-check_eq "every message is one post" 6 \
+# post, two posts to the moderated board, the hostile article: the edit
+# changed a post, the cancels hid two, and the outbox's deliveries of
+# the forum's own posts added none.
+check_eq "every message is one post" 8 \
     "$(sqlite3 "$T/data/forum.db" 'SELECT count(*) FROM post' 2>&1)"
 stop_syncd
 done_testing
