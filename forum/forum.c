@@ -627,7 +627,7 @@ forum_nntp_auth(void *arg, const char *name, const char *password,
 
 struct forum *
 forum_new(struct event_base *base, struct store *store,
-    struct router *router, const char *data_dir, const int *fds, size_t nfds,
+    struct router *router, const char *data_dir, struct evhttp *http,
     char **err_r)
 {
 	struct forum *f = xcalloc(1, sizeof(*f));
@@ -640,11 +640,7 @@ forum_new(struct event_base *base, struct store *store,
 		free(f);
 		return NULL;
 	}
-	if (forum_http_start(f, fds, nfds, err_r) == -1) {
-		forum_db_close(&f->db);
-		free(f);
-		return NULL;
-	}
+	forum_http_start(f, http);
 	return f;
 }
 

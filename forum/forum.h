@@ -39,7 +39,7 @@ struct forum {
 	struct forum_db	*db;
 	struct transport *mail;		/* forum-mail; syncd owns it */
 	TAILQ_HEAD(, forum_mail) mails;
-	struct evhttp	*http;
+	struct evhttp	*http;		/* syncd's */
 	struct forum_limit *limits;	/* login and posting rates */
 	size_t		 nlimits;
 	unsigned int	 requests;	/* for the session ids of the log */
@@ -50,12 +50,12 @@ struct forum {
 typedef void (*forum_submit_cb)(void *arg, int router_result,
 		    const char *reason, const char *msgid);
 /*
- * Open the forum's database in data_dir and serve its pages on the
- * listening sockets fds (the forum owns them now); NULL and why.
+ * Open the forum's database in data_dir and serve its pages on http (or
+ * none, when it is NULL); NULL and why.
  */
 struct forum	*forum_new(struct event_base *, struct store *,
-		    struct router *, const char *data_dir, const int *fds,
-		    size_t nfds, char **err_r);
+		    struct router *, const char *data_dir, struct evhttp *http,
+		    char **err_r);
 /* Take conf (boards follow its channels) and the forum-mail transport. */
 void		 forum_set_conf(struct forum *, struct conf *,
 		    struct transport *mail);
@@ -97,9 +97,8 @@ void		 forum_mail(struct forum *, const char *rcpt, const char *msgid,
 		    char *raw, size_t len);
 
 /* forum_http.c: the pages. */
-/* Serve on fds; -1 and why. */
-int		 forum_http_start(struct forum *, const int *fds, size_t nfds,
-		    char **err_r);
+/* Serve every page of http that nobody else serves (it stays syncd's). */
+void		 forum_http_start(struct forum *, struct evhttp *http);
 void		 forum_http_stop(struct forum *);
 
 /* forum_render.c: what a post shows, made from the message it is. */

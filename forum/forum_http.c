@@ -2073,37 +2073,19 @@ forum_request(struct evhttp_request *req, void *arg)
 		forum_req_free(r);
 }
 
-int
-forum_http_start(struct forum *f, const int *fds, size_t nfds, char **err_r)
+void
+forum_http_start(struct forum *f, struct evhttp *http)
 {
-	size_t i;
-
-	if (nfds == 0)
-		return 0;
-	if ((f->http = evhttp_new(f->base)) == NULL) {
-		*err_r = xstrdup("evhttp_new failed");
-		return -1;
-	}
-	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD);
-	evhttp_set_max_headers_size(f->http, 16 * 1024);
-	evhttp_set_max_body_size(f->http, 2 * FORUM_BODY_MAX);
-	evhttp_set_timeout(f->http, 60);
-	evhttp_set_gencb(f->http, forum_request, f);
-	for (i = 0; i < nfds; i++)
-		if (evhttp_accept_socket(f->http, fds[i]) == -1) {
-			*err_r = xasprintf("cannot serve HTTP: %s",
-			    strerror(errno));
-			return -1;
-		}
-	return 0;
+	f->http = http;
+	if (http != NULL)
+		evhttp_set_gencb(http, forum_request, f);
 }
 
 void
 forum_http_stop(struct forum *f)
 {
 	if (f->http != NULL)
-		evhttp_free(f->http);
+		evhttp_set_gencb(f->http, NULL, NULL);
 	f->http = NULL;
 	free(f->limits);
 	f->limits = NULL;

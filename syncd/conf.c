@@ -1284,12 +1284,6 @@ conf_finish(struct conf_parser *ps)
 		    conf->tls_certificate == NULL)
 			return conf_error(ps, conf->listens[i].line, "listen"
 			    " nntps needs tls-certificate and tls-key");
-	for (i = 0; i < conf->nlistens; i++)
-		if (conf->listens[i].proto == LISTEN_HTTP &&
-		    conf->deliver[SIDE_FORUM].kind != TRANSPORT_BUILTIN)
-			return conf_error(ps, conf->listens[i].line, "listen"
-			    " http serves the built-in forum: add \"deliver"
-			    " forum builtin\"");
 	if (conf->retry_min > conf->retry_max)
 		return conf_error(ps, ps->stmt_line, "retry-min (%llds) is above"
 		    " retry-max (%llds)", conf->retry_min, conf->retry_max);

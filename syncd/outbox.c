@@ -69,6 +69,8 @@ struct outbox {
 	int		 stopped;
 	struct outbox_targets targets;
 	size_t		 inflight;
+	outbox_observer_fn observer;
+	void		*observer_arg;
 };
 
 static void	 outbox_pass(evutil_socket_t, short, void *);
@@ -127,6 +129,13 @@ outbox_new(struct event_base *base, struct store *store,
 	ob->wake_ev = event_new(base, -1, 0, outbox_pass, ob);
 	outbox_refresh_targets(ob);
 	return ob;
+}
+
+void
+outbox_set_observer(struct outbox *ob, outbox_observer_fn fn, void *arg)
+{
+	ob->observer = fn;
+	ob->observer_arg = arg;
 }
 
 void
@@ -262,6 +271,8 @@ outbox_recorded(void *arg, enum store_result result, const char *err)
 		evtimer_add(od->record_ev, &tv);
 		return;
 	}
+	if (ob->observer != NULL)
+		ob->observer(ob->observer_arg, od->d.row, od->state, od->err);
 	for (i = 0; i < t->nids; i++)
 		if (t->ids[i] == od->d.row->id) {
 			t->ids[i] = t->ids[--t->nids];

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/http.h>
 #include <event2/thread.h>
 
 #include "syncd.h"
@@ -37,6 +38,10 @@
 /* How long SIGTERM waits for deliveries in flight, in seconds. */
 #define SYNCD_STOP_GRACE	3
 #define SYNCD_WORKERS		2
+/* HTTP requests: the forum's forms are the largest. */
+#define SYNCD_HTTP_HEADERS_MAX	(16 * 1024)
+#define SYNCD_HTTP_BODY_MAX	(1024 * 1024)
+#define SYNCD_HTTP_TIMEOUT	60
 
 struct syncd {
 	struct event_base *base;
@@ -50,6 +55,7 @@ struct syncd {
 	struct nntp_server *nntp;
 	struct smtp_server *smtp;
 	struct forum	*forum;		/* the built-in one, or NULL */
+	struct evhttp	*http;		/* the HTTP listeners, or NULL */
 	struct tls_server *tls;
 	/* One transport per side, and the archive; rebuilt on reload. */
 	struct transport *transport[SIDE_MAX];
@@ -196,6 +202,27 @@ syncd_tls(struct syncd *sd, const struct conf *conf)
 	sd->tls = tls;
 	if (sd->nntp != NULL)
 		nntp_server_set_tls(sd->nntp, sd->tls);
+}
+
+/*
+ * The HTTP listeners: /metrics is ours, every other page the forum's
+ * (which registers itself when it runs).
+ */
+static void
+syncd_http(struct syncd *sd, const int *fds, size_t n)
+{
+	size_t i;
+
+	if ((sd->http = evhttp_new(sd->base)) == NULL)
+		fatalx("event=start error=\"evhttp_new failed\"");
+	evhttp_set_allowed_methods(sd->http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(sd->http, SYNCD_HTTP_HEADERS_MAX);
+	evhttp_set_max_body_size(sd->http, SYNCD_HTTP_BODY_MAX);
+	evhttp_set_timeout(sd->http, SYNCD_HTTP_TIMEOUT);
+	for (i = 0; i < n; i++)
+		if (evhttp_accept_socket(sd->http, fds[i]) == -1)
+			fatal("event=start error=\"cannot serve HTTP\"");
 }
 
 /* Make conf the running configuration. */
@@ -440,6 +467,8 @@ syncd_free(struct syncd *sd)
 		transport_free(&sd->transport[i]);
 	transport_free(&sd->archive);
 	forum_free(&sd->forum);
+	if (sd->http != NULL)
+		evhttp_free(sd->http);
 	transport_free(&sd->forum_mail);
 	event_free(sd->sighup);
 	event_free(sd->sigterm);
@@ -607,12 +636,14 @@ main(int argc, char *argv[])
 	sd.smtp = smtp_server_new(sd.base, sd.router, sd.worker,
 	    mail_listeners, nmail);
 	free(mail_listeners);
+	if (nhttp > 0)
+		syncd_http(&sd, http_listeners, nhttp);
+	free(http_listeners);
 	if (conf->deliver[SIDE_FORUM].kind == TRANSPORT_BUILTIN &&
 	    (sd.forum = forum_new(sd.base, sd.store, sd.router,
-	    conf->data_dir, http_listeners, nhttp, &err)) == NULL)
+	    conf->data_dir, sd.http, &err)) == NULL)
 		fatalx("event=start forum=%s error=%s", log_q(conf->data_dir),
 		    log_q(err));
-	free(http_listeners);
 	if (sd.forum != NULL)
 		nntp_server_set_auth(sd.nntp, forum_nntp_auth, sd.forum);
 	nntp_server_set_tls(sd.nntp, sd.tls);

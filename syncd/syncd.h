@@ -533,6 +533,14 @@ struct outbox;
 typedef struct transport *(*outbox_resolve_fn)(void *arg, const char *target);
 struct outbox	*outbox_new(struct event_base *, struct store *,
 		    outbox_resolve_fn, void *arg);
+/*
+ * Who hears every outcome once it is recorded: the row, its new state
+ * (OUTBOX_DONE, _PENDING for a retry, _DEAD) and why it failed.
+ */
+typedef void (*outbox_observer_fn)(void *arg, const struct outbox_row *,
+		    int state, const char *err);
+void		 outbox_set_observer(struct outbox *, outbox_observer_fn,
+		    void *arg);
 /* Sets the configuration and adds a queue for each of its targets. */
 void		 outbox_set_conf(struct outbox *, struct conf *);
 /* Add a queue for every target with pending rows in the store. */
