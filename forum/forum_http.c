@@ -84,7 +84,8 @@ struct forum_req {
 
 static const char forum_css[] =
     "body{font-family:sans-serif;max-width:60em;margin:0 auto;"
-    "padding:0 .6em;line-height:1.4;color:#222;background:#fff}"
+    "padding:0 .6em;line-height:1.4;color:#222;background:#fff;"
+    "overflow-wrap:anywhere}"
     "header{display:flex;flex-wrap:wrap;justify-content:space-between;"
     "align-items:center;border-bottom:1px solid #ccc;padding:.4em 0}"
     "header form{display:inline}"
@@ -645,7 +646,11 @@ forum_post_html(struct forum_req *r, const struct forum_post *p, int depth,
 		}
 		forum_out(r, "</ul>");
 	}
-	if (actions) {
+	if (actions && r->account.id == 0) {
+		forum_out(r, "<p><a href=\"/login?back=/t/%lld%%23p%lld\">Log"
+		    " in to reply</a></p>", (long long)p->topic,
+		    (long long)p->id);
+	} else if (actions) {
 		forum_out(r, "<p><a href=\"/p/%lld/reply\">Reply</a>",
 		    (long long)p->id);
 		if (r->account.id != 0 && p->account == r->account.id)
@@ -870,6 +875,23 @@ forum_form_register(struct forum_req *r, int code, const char *error)
 	forum_reply(r, code, code == 200 ? "OK" : "Bad Request");
 }
 
+/*
+ * Where to go after logging in: the page that sent the visitor here, if
+ * it is one of ours (a path, not "//host": no open redirect), else "/".
+ */
+static const char *
+forum_back(struct forum_req *r)
+{
+	const char *back = r->post ? forum_field(r, "back") :
+	    evhttp_find_header(&r->query, "back");
+
+	if (back == NULL || back[0] != '/' || back[1] == '/' ||
+	    back[1] == '\\' || !forum_valid_text(back, 0) ||
+	    strlen(back) > 200)
+		return "/";
+	return back;
+}
+
 static void
 forum_form_login(struct forum_req *r, int code, const char *error)
 {
@@ -879,8 +901,10 @@ forum_form_login(struct forum_req *r, int code, const char *error)
 	forum_error_line(r, error);
 	forum_out(r, "<form method=\"post\" action=\"/login\">");
 	forum_csrf_field(r);
-	forum_out(r, "<p><label>User name<br><input type=\"text\" name=\"name\""
-	    " required autocomplete=\"username\" value=\"");
+	forum_out(r, "<input type=\"hidden\" name=\"back\" value=\"");
+	forum_text(r, forum_back(r));
+	forum_out(r, "\"><p><label>User name<br><input type=\"text\""
+	    " name=\"name\" required autocomplete=\"username\" value=\"");
 	forum_text(r, forum_field(r, "name"));
 	forum_out(r, "\"></label></p><p><label>Password<br><input"
 	    " type=\"password\" name=\"password\" required"
@@ -1195,7 +1219,7 @@ forum_do_login(struct forum_req *r)
 	    (long long)a.id);
 	forum_session_renew(r, a.id);
 	forum_account_clear(&a);
-	forum_redirect(r, "/");
+	forum_redirect(r, forum_back(r));
 }
 
 static void
@@ -1867,6 +1891,13 @@ forum_route(struct forum_req *r)
 
 	if (strcmp(p, "/") == 0 && !r->post) {
 		forum_page_boards(r);
+		return 0;
+	}
+	if (strcmp(p, "/favicon.ico") == 0 && !r->post) {
+		/* None, and browsers need not ask again today. */
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Cache-Control", "max-age=86400");
+		evhttp_send_reply(r->req, 204, "No Content", r->out);
 		return 0;
 	}
 	if (strcmp(p, "/register") == 0) {

@@ -483,6 +483,38 @@ router_author(const struct msg *msg)
 }
 
 /*
+ * Whether msg may take back the message id: we have it, and both are
+ * from the same address (RFC 5537 section 5.3 leaves the check to the
+ * server; this is the one INN makes without cancel locks).  1, or 0 and
+ * why not.
+ */
+static int
+router_may_take_back(struct router *r, const struct msg *msg, const char *id,
+    char **reason_r)
+{
+	struct msg *orig = NULL;
+	char *a = NULL, *b = NULL, *raw = NULL;
+	int64_t message;
+	size_t len;
+	int ok = 0;
+
+	if (store_message_id(r->store, id, &message) != 1 ||
+	    store_message_raw(r->store, message, &raw, &len) == -1 ||
+	    msg_parse(raw, len, &orig, NULL) == -1)
+		*reason_r = xasprintf("%s is not here", id);
+	else if ((a = router_author(msg)) == NULL ||
+	    (b = router_author(orig)) == NULL || strcmp(a, b) != 0)
+		*reason_r = xasprintf("%s is not from the same author", id);
+	else
+		ok = 1;
+	msg_free(&orig);
+	free(raw);
+	free(a);
+	free(b);
+	return ok;
+}
+
+/*
  * The Message-ID a cancel takes back, when it is one we carry it for: a
  * cancel (RFC 5537 section 5.3) of a message we have, from that
  * message's author.  NULL and why when not.
@@ -491,40 +523,46 @@ static char *
 router_cancel_check(struct router *r, const struct msg *msg,
     char **reason_r)
 {
-	struct msg *orig = NULL;
-	char *v, *id = NULL, *a = NULL, *b = NULL, *raw = NULL;
-	int64_t message;
-	size_t len;
-	int ok = 0;
+	char *v, *id = NULL, *why;
 
 	v = msg_get_unfolded(msg, "Control");
 	if (v == NULL || strncasecmp(v, "cancel", 6) != 0 ||
 	    !isspace((unsigned char)v[6]) || (id = msgid_extract(v + 7)) ==
 	    NULL) {
+		free(v);
 		*reason_r = xstrdup("control message");
-		goto out;
+		return NULL;
 	}
-	if (store_message_id(r->store, id, &message) != 1 ||
-	    store_message_raw(r->store, message, &raw, &len) == -1 ||
-	    msg_parse(raw, len, &orig, NULL) == -1) {
-		*reason_r = xasprintf("cancel of %s, which we do not have", id);
-		goto out;
-	}
-	if ((a = router_author(msg)) == NULL ||
-	    (b = router_author(orig)) == NULL || strcmp(a, b) != 0) {
-		*reason_r = xasprintf("cancel of %s not from its author", id);
-		goto out;
-	}
-	ok = 1;
-out:
-	msg_free(&orig);
-	free(raw);
 	free(v);
-	free(a);
-	free(b);
-	if (!ok) {
+	if (!router_may_take_back(r, msg, id, &why)) {
+		*reason_r = xasprintf("cancel not taken: %s", why);
+		free(why);
 		free(id);
 		return NULL;
+	}
+	return id;
+}
+
+/*
+ * What a message supersedes (RFC 5536 section 3.2.12): the article it
+ * replaces comes off our server as by a cancel, when it is here and from
+ * the same author; else NULL, and the message is just a new one.
+ */
+static char *
+router_superseded(struct router *r, const struct msg *msg)
+{
+	char *v, *id, *why;
+
+	if ((v = msg_get_unfolded(msg, "Supersedes")) == NULL)
+		return NULL;
+	id = msgid_extract(v);
+	free(v);
+	if (id != NULL && !router_may_take_back(r, msg, id, &why)) {
+		log_debug("event=supersedes msgid=%s result=ignored reason=%s",
+		    log_q(id), log_q(why));
+		free(why);
+		free(id);
+		id = NULL;
 	}
 	return id;
 }
@@ -644,7 +682,8 @@ router_submit(struct router *r, const struct router_input *in, router_cb cb,
 	if (cancels != NULL) {
 		router_cancel_targets(m, cancels);
 		cancels = NULL;
-	}
+	} else
+		m->cancels = router_superseded(r, msg);
 	/* Only an accepted but held post has a reason now: say it. */
 	p->reason = reason;
 	reason = NULL;

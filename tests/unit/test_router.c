@@ -332,7 +332,7 @@ test_cancel(void **state)
 	    "From: Mallory <m@example.org>\r\nMessage-ID: <forged@x>\r\n"
 	    "Newsgroups: pirates.de.a\r\nControl: cancel <orig@x>\r\n"
 	    "\r\ncancel\r\n", ROUTER_NOT_GATED,
-	    "cancel of <orig@x> not from its author");
+	    "cancel not taken: <orig@x> is not from the same author");
 	assert_int_equal(store_overview_msgid(f->store, "<orig@x>", &ov), 1);
 	store_overview_free(ov, 1);
 
@@ -350,6 +350,31 @@ test_cancel(void **state)
 	/* Still known, so that a copy from a peer is not taken again. */
 	expect(f, SIDE_NEWS, NULL, NULL, MSG("<orig@x>",
 	    "Newsgroups: pirates.de.a\r\n"), ROUTER_DUPLICATE, NULL);
+}
+
+/* A Supersedes by the author replaces the article (RFC 5536 3.2.12). */
+static void
+test_supersedes(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<v1@x>",
+	    "Newsgroups: pirates.de.a\r\n"), ROUTER_ACCEPTED, NULL);
+	expect(f, SIDE_NEWS, NULL, NULL,
+	    "From: Mallory <m@example.org>\r\nMessage-ID: <v1-forged@x>\r\n"
+	    "Newsgroups: pirates.de.a\r\nSupersedes: <v1@x>\r\n"
+	    "\r\nmine now\r\n", ROUTER_ACCEPTED, NULL);
+	assert_int_equal(store_article_number(f->store, "pirates.de.a",
+	    "<v1@x>"), 1);
+	expect(f, SIDE_NEWS, NULL, NULL, MSG("<v2@x>",
+	    "Newsgroups: pirates.de.a\r\nSupersedes: <v1@x>\r\n"),
+	    ROUTER_ACCEPTED, NULL);
+	assert_int_equal(store_article_number(f->store, "pirates.de.a",
+	    "<v1@x>"), 0);
+	assert_int_equal(store_article_number(f->store, "pirates.de.a",
+	    "<v2@x>"), 3);
+	/* The new version goes everywhere, the list included. */
+	assert_targets(f, "<v2@x>", "forum:a list:a@lists.test.example");
 }
 
 static void
@@ -463,7 +488,7 @@ test_refusals(void **state)
 	    "Message-ID: garbage\r\n\r\nbody\r\n", ROUTER_REJECTED, NULL);
 	expect(f, SIDE_NEWS, NULL, NULL, MSG("<c@x>",
 	    "Newsgroups: pirates.de.a\r\nControl: cancel <d@x>\r\n"),
-	    ROUTER_NOT_GATED, "cancel of <d@x>, which we do not have");
+	    ROUTER_NOT_GATED, "cancel not taken: <d@x> is not here");
 	expect(f, SIDE_NEWS, NULL, NULL, MSG("<c2@x>",
 	    "Newsgroups: pirates.de.a\r\nControl: newgroup pirates.de.z\r\n"),
 	    ROUTER_NOT_GATED, "control message");
@@ -636,6 +661,7 @@ main(void)
 		T(test_news_crosspost),
 		T(test_forum),
 		T(test_cancel),
+		T(test_supersedes),
 		T(test_duplicate),
 		T(test_loops),
 		T(test_directions),
