@@ -15,7 +15,8 @@ CPPFLAGS = -I$(srcdir)/common -I$(srcdir)/syncd -I$(srcdir)/nntp \
 	-D_GNU_SOURCE -DSYNCOM_VERSION='"$(VERSION)"' \
 	-DSYNCOM_SYSCONFDIR='"$(sysconfdir)"' \
 	-DSYNCOM_LOCALSTATEDIR='"$(localstatedir)"' \
-	-DSYNCOM_RUNSTATEDIR='"$(runstatedir)"'
+	-DSYNCOM_RUNSTATEDIR='"$(runstatedir)"' \
+	-DSYNCOM_DOCDIR='"$(docdir)"'
 ALL_CFLAGS = $(CPPFLAGS) $(EVENT_CFLAGS) $(SQLITE_CFLAGS) $(ETPAN_CFLAGS) \
 	$(SSL_CFLAGS) $(CFLAGS) -MMD -MP
 
@@ -24,7 +25,8 @@ COMMON_OBJS = common/file.o common/log.o common/xmalloc.o common/msg.o \
 # Everything of the daemon but main(), so the unit tests link the same code.
 SYNCD_OBJS = syncd/conf.o syncd/store.o syncd/router.o syncd/outbox.o \
 	syncd/control.o syncd/maildir.o syncd/worker.o syncd/tls.o \
-	syncd/dotdata.o syncd/listen.o
+	syncd/dotdata.o syncd/listen.o syncd/cron.o syncd/notice.o \
+	syncd/jobs.o syncd/metrics.o
 
 # The news side.
 NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
@@ -52,7 +54,8 @@ SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_router tests/unit/test_outbox tests/unit/test_maildir \
 	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp \
 	tests/unit/test_blacklist tests/unit/test_reactor tests/unit/test_mailout \
-	tests/unit/test_smtp_check tests/unit/test_forum_render
+	tests/unit/test_smtp_check tests/unit/test_forum_render \
+	tests/unit/test_metrics tests/unit/test_cron
 # Those of migrate/ link its objects.
 MIGRATE_TESTS = tests/unit/test_migrate
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS) $(MIGRATE_TESTS)
@@ -131,9 +134,9 @@ syncd/syncd: syncd/syncd.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncd.o $(SIDE_LIBS) \
 		syncd/libsyncd.a common/libcommon.a $(DAEMON_LIBS)
 
-syncd/syncctl: syncd/syncctl.o syncd/conf.o common/libcommon.a
+syncd/syncctl: syncd/syncctl.o syncd/conf.o syncd/cron.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ syncd/syncctl.o syncd/conf.o \
-		common/libcommon.a $(ETPAN_LIBS)
+		syncd/cron.o common/libcommon.a $(ETPAN_LIBS)
 
 smtp/syncd-reactor: smtp/syncd-reactor.o smtp/libsmtp.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ smtp/syncd-reactor.o smtp/libsmtp.a \
@@ -214,6 +217,7 @@ install: all
 		$(srcdir)/man/syncd-milter.8 $(srcdir)/man/syncmigrate.8 \
 		$(DESTDIR)$(mandir)/man8/
 	install -m 644 $(srcdir)/etc/*.conf $(srcdir)/etc/example.eml \
+		$(srcdir)/etc/syncd.service \
 		$(DESTDIR)$(docdir)/examples/
 	install -m 644 $(srcdir)/README $(srcdir)/CHANGES $(DESTDIR)$(docdir)/
 

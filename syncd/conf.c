@@ -97,6 +97,8 @@ static int	 conf_parse_deliver(struct conf_parser *, char **, int);
 static void	 conf_print_deliver(FILE *, const struct conf *);
 static int	 conf_parse_archive(struct conf_parser *, char **, int);
 static void	 conf_print_archive(FILE *, const struct conf *);
+static int	 conf_parse_job(struct conf_parser *, char **, int);
+static void	 conf_print_job(FILE *, const struct conf *);
 static int	 conf_parse_forum_mail(struct conf_parser *, char **, int);
 static void	 conf_print_forum_mail(FILE *, const struct conf *);
 static int	 conf_parse_listen(struct conf_parser *, char **, int);
@@ -199,6 +201,14 @@ static const struct conf_keyword conf_keywords[] = {
 	NUMBER("smtp-connections-per-address", T_NUMBER,
 	    G(smtp_connections_per_address), 1, 100000, 20),
 	STRING("blacklist", CTX_GLOBAL, T_PATH, G(blacklist), 0),
+	STRING("notice-group", CTX_GLOBAL, T_NEWSGROUP, G(notice_group), 0),
+	STRING("notice-from", CTX_GLOBAL, T_ADDRESS, G(notice_from), 0),
+	NUMBER("notice-peer-down", T_DURATION, G(notice_peer_down), 10,
+	    7 * DAY, 600),
+	NUMBER("notice-interval", T_DURATION, G(notice_interval), 60,
+	    7 * DAY, 3600),
+	STRING("changes-file", CTX_GLOBAL, T_PATH, G(changes_file), 0),
+	CUSTOM("job", job, 2, 6, CONF_MULTI),
 
 	STRING("newsgroup", CTX_CHANNEL, T_NEWSGROUP, C(newsgroup), 0),
 	STRING("list", CTX_CHANNEL, T_ADDRESS, C(list), 0),
@@ -225,6 +235,9 @@ static const struct conf_keyword conf_keywords[] = {
 	BOOL("strip-notes", CTX_CHANNEL, C(strip_notes), 0),
 	BOOL("fix-date", CTX_CHANNEL, C(fix_date), 1),
 	STRING("description", CTX_CHANNEL, T_STRING, C(description), 0),
+	/* Articles older than this leave the group (job expire); 0 never. */
+	{ .name = "expire", .ctx = CTX_CHANNEL, .type = T_DURATION,
+	  .offset = C(expire), .min = 0, .max = 3650 * DAY, .def = 0 },
 };
 
 _Static_assert(CONF_KEYWORDS <= 64, "conf_parser.seen is too small");
@@ -876,6 +889,66 @@ conf_print_archive(FILE *fp, const struct conf *conf)
 	fputc('\n', fp);
 }
 
+const char *const conf_job_names[] = {
+	"descriptions",		/* boards and LIST NEWSGROUPS from the lists */
+	"expire",		/* articles past their channel's expire */
+	"sweep",		/* delivered outbox rows past max-age */
+	"summary",		/* the daily summary notice */
+	NULL
+};
+
+/* job NAME SCHEDULE (five fields, one quoted word, @daily, or off) */
+static int
+conf_parse_job(struct conf_parser *ps, char **args, int nargs)
+{
+	struct conf *conf = ps->conf;
+	struct cron c;
+	char *spec, *err, *tmp;
+	size_t i;
+	int k;
+
+	for (k = 0; conf_job_names[k] != NULL; k++)
+		if (strcmp(args[0], conf_job_names[k]) == 0)
+			break;
+	if (conf_job_names[k] == NULL)
+		return conf_error(ps, ps->stmt_line, "job: unknown job '%s'"
+		    " (known: descriptions, expire, sweep, summary)", args[0]);
+	for (i = 0; i < conf->njobs; i++)
+		if (strcmp(conf->jobs[i].name, args[0]) == 0)
+			return conf_error(ps, ps->stmt_line, "job %s is already"
+			    " set at line %d", args[0], conf->jobs[i].line);
+	spec = xstrdup(args[1]);
+	for (k = 2; k < nargs; k++) {
+		tmp = xasprintf("%s %s", spec, args[k]);
+		free(spec);
+		spec = tmp;
+	}
+	if (strcmp(spec, "off") != 0 && cron_parse(spec, &c, &err) == -1) {
+		conf_error(ps, ps->stmt_line, "job %s: %s", args[0], err);
+		free(err);
+		free(spec);
+		return -1;
+	}
+	conf->jobs = xreallocarray(conf->jobs, conf->njobs + 1,
+	    sizeof(*conf->jobs));
+	conf->jobs[conf->njobs].name = xstrdup(args[0]);
+	conf->jobs[conf->njobs].schedule = spec;
+	conf->jobs[conf->njobs++].line = ps->stmt_line;
+	return 0;
+}
+
+static void
+conf_print_job(FILE *fp, const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->njobs; i++) {
+		fprintf(fp, "job %s ", conf->jobs[i].name);
+		conf_print_word(fp, conf->jobs[i].schedule);
+		fputc('\n', fp);
+	}
+}
+
 /* forum-mail TRANSPORT PATH */
 static int
 conf_parse_forum_mail(struct conf_parser *ps, char **args, int nargs)
@@ -1284,6 +1357,10 @@ conf_finish(struct conf_parser *ps)
 		    conf->tls_certificate == NULL)
 			return conf_error(ps, conf->listens[i].line, "listen"
 			    " nntps needs tls-certificate and tls-key");
+	if (conf->notice_group != NULL &&
+	    conf_channel_by_group(conf, conf->notice_group) == NULL)
+		return conf_error(ps, ps->stmt_line, "notice-group %s is no"
+		    " channel's newsgroup", conf->notice_group);
 	if (conf->retry_min > conf->retry_max)
 		return conf_error(ps, ps->stmt_line, "retry-min (%llds) is above"
 		    " retry-max (%llds)", conf->retry_min, conf->retry_max);
@@ -1477,6 +1554,11 @@ conf_unref(struct conf **confp)
 		free(conf->deliver[i].path);
 	free(conf->archive.path);
 	free(conf->forum_mail.path);
+	for (i = 0; i < conf->njobs; i++) {
+		free(conf->jobs[i].name);
+		free(conf->jobs[i].schedule);
+	}
+	free(conf->jobs);
 	free(conf->file);
 	free(conf);
 }
@@ -1641,6 +1723,20 @@ conf_access(const struct conf *conf, const struct conf_channel *c, int post)
  * The outbox target for side s of channel c, or NULL if c lacks the side:
  * "news" (the one news feed), "list:ADDRESS" or "forum:BOARD".
  */
+int
+conf_target_side(const char *target)
+{
+	enum side side;
+	char name[16];
+	size_t n = strcspn(target, ":");
+
+	if (n >= sizeof(name))
+		return -1;
+	memcpy(name, target, n);
+	name[n] = '\0';
+	return side_from_name(name, &side) == 0 ? (int)side : -1;
+}
+
 char *
 conf_target(const struct conf_channel *c, enum side s)
 {

@@ -4,8 +4,10 @@
  * One request per connection.  The client sends a line, "VERB [ARG...]",
  * where an argument "--json" asks for JSON instead of text; "inject SOURCE
  * LENGTH [to=ADDRESS] [board=NAME]" is followed by LENGTH bytes of message;
+ * "notice LENGTH [group=NAME]" likewise, its first line the subject;
  * "milter-check KEY=VALUE..." is syncd-milter's question about a message
- * the MTA has not taken yet, answered by the mail side (smtp_check.c).
+ * the MTA has not taken yet, answered by the mail side (smtp_check.c);
+ * "jobs" and "run-job NAME" are the scheduled jobs'.
  * The reply is "ok" or "error REASON" on the first line, then the body, and
  * the server closes the connection.  The socket is mode 0660, so only root,
  * syncd's user and the control group reach it.
@@ -73,11 +75,13 @@ struct control_session {
 	int		 json;
 	int		 gone;		/* the client left while routing */
 	struct evbuffer	*body;		/* the reply's body, being built */
-	/* inject */
+	/* inject, notice */
 	enum side	 source;
 	size_t		 need;
 	char		*to;
 	char		*board;
+	int		 notice;
+	char		*group;
 };
 
 struct control_command {
@@ -96,6 +100,9 @@ static void	 control_cmd_reload(struct control_session *, char **, int);
 static void	 control_cmd_inject(struct control_session *, char **, int);
 static void	 control_cmd_milter_check(struct control_session *, char **,
 		    int);
+static void	 control_cmd_notice(struct control_session *, char **, int);
+static void	 control_cmd_jobs(struct control_session *, char **, int);
+static void	 control_cmd_run_job(struct control_session *, char **, int);
 
 static const struct control_command control_commands[] = {
 	{ "status", control_cmd_status, 0, 0, "status" },
@@ -105,6 +112,9 @@ static const struct control_command control_commands[] = {
 	{ "reload", control_cmd_reload, 0, 0, "reload" },
 	{ "inject", control_cmd_inject, 2, 4,
 	    "inject news|list|forum LENGTH [to=ADDRESS] [board=NAME]" },
+	{ "notice", control_cmd_notice, 1, 2, "notice LENGTH [group=NAME]" },
+	{ "jobs", control_cmd_jobs, 0, 0, "jobs" },
+	{ "run-job", control_cmd_run_job, 1, 1, "run-job NAME" },
 	{ "milter-check", control_cmd_milter_check, 1, CONTROL_WORDS_MAX - 1,
 	    "milter-check rcpt=ADDRESS... [sender=ADDRESS] [from=ADDRESS]"
 	    " [msgid=ID] [gateway=VALUE...] [declared=N] [size=N]" },
@@ -179,6 +189,7 @@ control_session_free(struct control_session *cs)
 	evbuffer_free(cs->body);
 	free(cs->to);
 	free(cs->board);
+	free(cs->group);
 	free(cs);
 }
 
@@ -225,7 +236,7 @@ control_reply(struct control_session *cs, const char *fmt, ...)
  * JSON string output, escaped per RFC 8259 section 7; bytes that are not
  * UTF-8 (raw 8-bit headers) become U+FFFD, so the document stays valid.
  */
-static void
+void
 control_json_str(struct evbuffer *out, const char *s)
 {
 	const unsigned char *p;
@@ -563,14 +574,97 @@ control_routed(void *arg, enum router_result result, const char *reason,
 	control_reply(cs, NULL);
 }
 
+/*
+ * A notice to post: its text follows, the first line the subject.  The
+ * reply is the router's verdict, as for inject.
+ */
+static void
+control_cmd_notice(struct control_session *cs, char **args, int nargs)
+{
+	long long len;
+	char *end;
+
+	if (cs->ctl->hooks.notice == NULL) {
+		control_reply(cs, "notice is not available");
+		return;
+	}
+	len = strtoll(args[0], &end, 10);
+	if (*args[0] == '\0' || *end != '\0' || len <= 0 ||
+	    len > cs->ctl->conf->max_message_size) {
+		control_reply(cs, "notice: '%s' is not a length up to"
+		    " max-message-size", args[0]);
+		return;
+	}
+	if (nargs == 2) {
+		if (strncmp(args[1], "group=", 6) != 0) {
+			control_reply(cs, "notice: unknown argument '%s'",
+			    args[1]);
+			return;
+		}
+		cs->group = xstrdup(args[1] + 6);
+	}
+	cs->notice = 1;
+	cs->need = len;
+	cs->state = CS_BODY;
+}
+
+static void
+control_cmd_jobs(struct control_session *cs, char **args, int nargs)
+{
+	if (cs->ctl->hooks.jobs == NULL) {
+		control_reply(cs, "jobs are not available");
+		return;
+	}
+	cs->ctl->hooks.jobs(cs->ctl->hooks.arg, cs->body, cs->json);
+	control_reply(cs, NULL);
+}
+
+static void
+control_cmd_run_job(struct control_session *cs, char **args, int nargs)
+{
+	char *result = NULL;
+	int rc;
+
+	if (cs->ctl->hooks.run_job == NULL) {
+		control_reply(cs, "jobs are not available");
+		return;
+	}
+	rc = cs->ctl->hooks.run_job(cs->ctl->hooks.arg, args[0], &result);
+	if (rc == -1) {
+		control_reply(cs, "%s", result != NULL ? result : "failed");
+		free(result);
+		return;
+	}
+	if (cs->json) {
+		evbuffer_add(cs->body, "{\"result\":", 11);
+		control_json_str(cs->body, result);
+		evbuffer_add(cs->body, "}\n", 2);
+	} else
+		evbuffer_add_printf(cs->body, "%s\n", result != NULL ? result :
+		    "done");
+	free(result);
+	control_reply(cs, NULL);
+}
+
 /* The whole message is in: hand it to the router. */
 static void
 control_inject_body(struct control_session *cs)
 {
 	struct evbuffer *in = bufferevent_get_input(cs->bev);
 	struct router_input ri;
-	char session[32];
+	char session[32], *err = NULL;
 
+	if (cs->notice) {
+		cs->state = CS_ROUTING;
+		bufferevent_disable(cs->bev, EV_READ);
+		if (cs->ctl->hooks.notice(cs->ctl->hooks.arg, cs->group,
+		    (const char *)evbuffer_pullup(in, cs->need), cs->need,
+		    control_routed, cs, &err) == -1) {
+			control_reply(cs, "notice: %s", err);
+			free(err);
+		}
+		return;
+	}
 	memset(&ri, 0, sizeof(ri));
 	ri.source = cs->source;
 	ri.raw = (const char *)evbuffer_pullup(in, cs->need);

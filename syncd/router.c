@@ -289,6 +289,7 @@ router_finish(struct router_pending *p, enum router_result result,
 		    " reason=%s", log_q(p->session), side_name(p->source),
 		    log_q(p->msgid), router_result_name(result),
 		    log_q(reason));
+	metrics_message_in(p->source, result);
 	p->cb(p->arg, result, reason, p->msgid);
 	while (p->ntargets > 0)
 		free(p->targets[--p->ntargets]);

@@ -141,6 +141,10 @@ enum store_stmt {
 	S_CANCEL_COUNT,
 	S_CANCEL,
 	S_CANCELLED,
+	S_EXPIRE_COUNT,
+	S_EXPIRE,
+	S_EXPIRE_LOW,
+	S_SWEEP,
 	S_OUTBOX_DUE,
 	S_OUTBOX_TARGETS,
 	S_OUTBOX_MAX_ID,
@@ -177,6 +181,16 @@ static const char *store_sql[S_MAX] = {
 	[S_CANCEL] = "DELETE FROM article WHERE message ="
 	    " (SELECT id FROM message WHERE msgid = ?1)",
 	[S_CANCELLED] = "UPDATE message SET cancelled = 1 WHERE msgid = ?1",
+	/* Expiry takes articles out of a group; the messages stay known. */
+	[S_EXPIRE_COUNT] = "UPDATE newsgroup SET count = count - (SELECT"
+	    " count(*) FROM article a JOIN message m ON m.id = a.message"
+	    " WHERE a.newsgroup = ?1 AND m.arrived < ?2) WHERE name = ?1",
+	[S_EXPIRE] = "DELETE FROM article WHERE newsgroup = ?1 AND message IN"
+	    " (SELECT id FROM message WHERE arrived < ?2)",
+	[S_EXPIRE_LOW] = "UPDATE newsgroup SET low = coalesce((SELECT"
+	    " min(number) FROM article WHERE newsgroup = ?1), high + 1)"
+	    " WHERE name = ?1",
+	[S_SWEEP] = "DELETE FROM outbox WHERE state = 1 AND updated < ?1",
 	[S_RELEASE] = "UPDATE message SET held = 0 WHERE msgid = ?1"
 	    " AND held = 1 RETURNING id",
 	[S_INSERT_MESSAGE] = "INSERT INTO message (msgid, source, arrived,"
@@ -1104,6 +1118,56 @@ store_message_raw(struct store *store, int64_t message, char **raw_r,
 	*raw_r = xmemdup(sqlite3_column_blob(st, 0), *len_r);
 	sqlite3_reset(st);
 	return 0;
+}
+
+int
+store_expire(struct store *store, const char *group, time_t before)
+{
+	static const enum store_stmt steps[] = {
+		S_EXPIRE_COUNT, S_EXPIRE, S_EXPIRE_LOW
+	};
+	sqlite3_stmt *st;
+	char *err = NULL, *rb_err = NULL;
+	size_t i;
+	int n = 0;
+
+	if (store_exec(store->db, "BEGIN IMMEDIATE", &err) == -1)
+		goto fail;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		st = store_stmt(store, steps[i]);
+		store_bind_text(st, 1, group);
+		if (steps[i] != S_EXPIRE_LOW)
+			sqlite3_bind_int64(st, 2, before);
+		if (store_step_done(st) != SQLITE_OK) {
+			err = xstrdup(sqlite3_errmsg(store->db));
+			goto rollback;
+		}
+		if (steps[i] == S_EXPIRE)
+			n = sqlite3_changes(store->db);
+	}
+	if (store_exec(store->db, "COMMIT", &err) == 0)
+		return n;
+rollback:
+	if (store_exec(store->db, "ROLLBACK", &rb_err) == -1)
+		free(rb_err);
+fail:
+	log_warnx("event=store-write error=%s", log_q(err));
+	free(err);
+	return -1;
+}
+
+int
+store_outbox_sweep(struct store *store, time_t before)
+{
+	sqlite3_stmt *st = store_stmt(store, S_SWEEP);
+
+	sqlite3_bind_int64(st, 1, before);
+	if (store_step_done(st) != SQLITE_OK) {
+		log_warnx("event=store-write error=%s",
+		    log_q(sqlite3_errmsg(store->db)));
+		return -1;
+	}
+	return sqlite3_changes(store->db);
 }
 
 int

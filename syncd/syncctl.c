@@ -41,6 +41,12 @@ usage(void)
 	    " FILE|-\n"
 	    "                          route a message as if it came from"
 	    " that side\n"
+	    "  notice [--group G] --subject S < TEXT\n"
+	    "                          post a notice to the technik group"
+	    " (or G)\n"
+	    "  jobs                    the scheduled jobs: last and next"
+	    " run, result\n"
+	    "  run-job NAME            run a job now\n"
 	    "The socket is SOCKET, else the control-socket of CONFIG, else"
 	    " %s/syncd.sock.\n", SYNCOM_RUNSTATEDIR);
 	exit(SYNCCTL_EX_USAGE);
@@ -176,16 +182,18 @@ main(int argc, char *argv[])
 		{ "source", required_argument, NULL, 'S' },
 		{ "to", required_argument, NULL, 't' },
 		{ "board", required_argument, NULL, 'b' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "subject", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *socket_path = NULL, *config = NULL, *source = NULL;
-	const char *to = NULL, *board = NULL;
-	char *request, *body = NULL, *reply, *nl, *err = NULL;
+	const char *to = NULL, *board = NULL, *group = NULL, *subject = NULL;
+	char *request, *body = NULL, *reply, *nl, *err = NULL, *text;
 	size_t body_len = 0, reply_len;
 	struct conf *conf = NULL;
 	enum side side;
-	int ch, json = 0, inject, fd, i, status;
+	int ch, json = 0, inject, notice, fd, i, status;
 
 	log_init(1, 0, "syncctl");
 	signal(SIGPIPE, SIG_IGN);
@@ -210,6 +218,12 @@ main(int argc, char *argv[])
 		case 'b':
 			board = optarg;
 			break;
+		case 'g':
+			group = optarg;
+			break;
+		case 'u':
+			subject = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -219,10 +233,29 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage();
 	inject = strcmp(argv[0], "inject") == 0;
+	notice = strcmp(argv[0], "notice") == 0;
 	if (!inject && (source != NULL || to != NULL || board != NULL))
 		usage();
+	if (!notice && (group != NULL || subject != NULL))
+		usage();
 
-	if (inject) {
+	if (notice) {
+		if (argc != 1 || subject == NULL || *subject == '\0' ||
+		    strpbrk(subject, "\r\n") != NULL ||
+		    (group != NULL && strpbrk(group, " \t\r\n") != NULL)) {
+			fprintf(stderr, "syncctl: notice needs --subject, one"
+			    " line, and takes the text on stdin\n");
+			return SYNCCTL_EX_USAGE;
+		}
+		text = syncctl_read_fd(0, "stdin", &body_len);
+		/* The protocol's text: the subject line, then the body. */
+		body = xasprintf("%s\n%s", subject, text);
+		body_len += strlen(subject) + 1;
+		free(text);
+		request = xasprintf("notice %zu%s%s%s\n", body_len,
+		    group != NULL ? " group=" : "", group != NULL ? group : "",
+		    json ? " --json" : "");
+	} else if (inject) {
 		if (argc != 2 || source == NULL)
 			usage();
 		if (side_from_name(source, &side) == -1) {
@@ -301,7 +334,8 @@ main(int argc, char *argv[])
 		status = SYNCCTL_EX_UNREACHABLE;
 	} else {
 		fputs(nl, stdout);
-		status = inject ? syncctl_inject_status(nl, json) : 0;
+		status = inject || notice ? syncctl_inject_status(nl, json) :
+		    0;
 		if (fflush(stdout) != 0)
 			status = SYNCCTL_EX_REFUSED;
 	}

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/thread.h>
@@ -56,6 +57,8 @@ struct syncd {
 	struct smtp_server *smtp;
 	struct forum	*forum;		/* the built-in one, or NULL */
 	struct evhttp	*http;		/* the HTTP listeners, or NULL */
+	struct notice	*notice;
+	struct jobs	*jobs;
 	struct tls_server *tls;
 	/* One transport per side, and the archive; rebuilt on reload. */
 	struct transport *transport[SIDE_MAX];
@@ -129,17 +132,11 @@ static struct transport *
 syncd_resolve(void *arg, const char *target)
 {
 	struct syncd *sd = arg;
-	enum side side;
-	char name[16];
-	size_t n = strcspn(target, ":");
+	int side;
 
 	if (strcmp(target, "archive") == 0)
 		return sd->archive;
-	if (n >= sizeof(name))
-		return NULL;
-	memcpy(name, target, n);
-	name[n] = '\0';
-	if (side_from_name(name, &side) == -1)
+	if ((side = conf_target_side(target)) == -1)
 		return NULL;
 	return sd->transport[side];
 }
@@ -205,6 +202,187 @@ syncd_tls(struct syncd *sd, const struct conf *conf)
 }
 
 /*
+ * The outbox's observer: each recorded delivery outcome passes here once,
+ * on the loop.
+ */
+static void
+syncd_outcome(void *arg, const struct outbox_row *row, int state,
+    const char *err)
+{
+	struct syncd *sd = arg;
+
+	metrics_delivery(row->target, row->created, state, time(NULL));
+	notice_outcome(sd->notice, row, state, err);
+}
+
+/* "syncctl notice": the first line is the subject, the rest the body. */
+static int
+syncd_notice(void *arg, const char *group, const char *text, size_t len,
+    router_cb cb, void *cbarg, char **err_r)
+{
+	struct syncd *sd = arg;
+	char *copy = xstrndup(text, len), *body;
+	int rc;
+
+	if (strlen(copy) != len || !utf8_valid(copy, len)) {
+		free(copy);
+		*err_r = xstrdup("the text is not UTF-8 without NUL bytes");
+		return -1;
+	}
+	body = copy + strcspn(copy, "\n");
+	if (*body == '\n')
+		*body++ = '\0';
+	copy[strcspn(copy, "\r")] = '\0';
+	if (*copy == '\0') {
+		free(copy);
+		*err_r = xstrdup("no subject (the first line of the text)");
+		return -1;
+	}
+	rc = notice_post(sd->notice, group, NULL, copy, body, cb, cbarg,
+	    err_r);
+	free(copy);
+	return rc;
+}
+
+static void
+syncd_jobs(void *arg, struct evbuffer *out, int json)
+{
+	struct syncd *sd = arg;
+
+	jobs_list(sd->jobs, out, json);
+}
+
+static int
+syncd_run_job(void *arg, const char *name, char **result_r)
+{
+	struct syncd *sd = arg;
+
+	return jobs_start(sd->jobs, name, result_r);
+}
+
+/* Job descriptions: the boards take the channels' descriptions again. */
+static int
+syncd_job_descriptions(void *arg, char **result_r)
+{
+	struct syncd *sd = arg;
+	const struct conf_channel *c;
+	int n = 0;
+
+	TAILQ_FOREACH(c, &sd->conf->channels, entry)
+		if (c->description != NULL)
+			n++;
+	if (sd->forum != NULL)
+		forum_set_conf(sd->forum, sd->conf, sd->forum_mail);
+	/* LIST NEWSGROUPS reads the running configuration. */
+	*result_r = xasprintf("%d descriptions from the configuration", n);
+	return 0;
+}
+
+/* Job expire: articles past their channel's expire leave the group. */
+static int
+syncd_job_expire(void *arg, char **result_r)
+{
+	struct syncd *sd = arg;
+	const struct conf_channel *c;
+	time_t now = time(NULL);
+	long long total = 0;
+	int n;
+
+	TAILQ_FOREACH(c, &sd->conf->channels, entry) {
+		if (c->expire == 0 || c->newsgroup == NULL)
+			continue;
+		if ((n = store_expire(sd->store, c->newsgroup,
+		    now - c->expire)) == -1) {
+			*result_r = xasprintf("could not expire %s",
+			    c->newsgroup);
+			return -1;
+		}
+		total += n;
+	}
+	*result_r = xasprintf("%lld articles expired", total);
+	return 0;
+}
+
+/* Job sweep: delivered outbox rows older than max-age are forgotten. */
+static int
+syncd_job_sweep(void *arg, char **result_r)
+{
+	struct syncd *sd = arg;
+	int n;
+
+	if ((n = store_outbox_sweep(sd->store, time(NULL) -
+	    sd->conf->max_age)) == -1) {
+		*result_r = xstrdup("could not write the store");
+		return -1;
+	}
+	*result_r = xasprintf("%d delivered rows forgotten", n);
+	return 0;
+}
+
+static int
+syncd_job_summary(void *arg, char **result_r)
+{
+	struct syncd *sd = arg;
+
+	return notice_summary(sd->notice, result_r);
+}
+
+/*
+ * GET /metrics: the counters and gauges for Prometheus (metrics.c).  The
+ * listener allows POST for the forum's forms; this page takes GET and
+ * HEAD only.
+ */
+static void
+syncd_metrics(struct evhttp_request *req, void *arg)
+{
+	struct syncd *sd = arg;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	struct metrics_sources src;
+	struct evbuffer *out;
+	char *err = NULL, len[32];
+	int code = 200;
+
+	if ((out = evbuffer_new()) == NULL)
+		fatalx("event=http error=\"evbuffer_new failed\"");
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+		code = 405;
+		evhttp_add_header(h, "Allow", "GET, HEAD");
+		evbuffer_add_printf(out, "405 only GET and HEAD\n");
+	} else {
+		memset(&src, 0, sizeof(src));
+		src.store = sd->store;
+		src.nntp_sessions = sd->nntp != NULL ?
+		    nntp_server_sessions(sd->nntp) : 0;
+		src.smtp_sessions = sd->smtp != NULL ?
+		    smtp_server_sessions(sd->smtp) : 0;
+		if (metrics_write(out, &src, &err) == -1) {
+			code = 500;
+			log_warnx("event=http path=/metrics status=500"
+			    " error=%s", log_q(err));
+			evbuffer_drain(out, evbuffer_get_length(out));
+			evbuffer_add_printf(out, "500 %s\n", err);
+			free(err);
+		}
+	}
+	evhttp_add_header(h, "Content-Type", code == 200 ?
+	    METRICS_CONTENT_TYPE : "text/plain; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	log_debug("event=http path=/metrics status=%d bytes=%zu", code,
+	    evbuffer_get_length(out));
+	if (method == EVHTTP_REQ_HEAD) {
+		/* libevent 2.1 would send the body after all: say its size. */
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(out));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(out, evbuffer_get_length(out));
+	}
+	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 405 ?
+	    "Method Not Allowed" : "Internal Server Error", out);
+	evbuffer_free(out);
+}
+
+/*
  * The HTTP listeners: /metrics is ours, every other page the forum's
  * (which registers itself when it runs).
  */
@@ -220,6 +398,8 @@ syncd_http(struct syncd *sd, const int *fds, size_t n)
 	evhttp_set_max_headers_size(sd->http, SYNCD_HTTP_HEADERS_MAX);
 	evhttp_set_max_body_size(sd->http, SYNCD_HTTP_BODY_MAX);
 	evhttp_set_timeout(sd->http, SYNCD_HTTP_TIMEOUT);
+	if (evhttp_set_cb(sd->http, "/metrics", syncd_metrics, sd) != 0)
+		fatalx("event=start error=\"cannot serve /metrics\"");
 	for (i = 0; i < n; i++)
 		if (evhttp_accept_socket(sd->http, fds[i]) == -1)
 			fatal("event=start error=\"cannot serve HTTP\"");
@@ -243,6 +423,8 @@ syncd_apply(struct syncd *sd, struct conf *conf)
 	if (sd->forum != NULL)
 		forum_set_conf(sd->forum, conf, sd->forum_mail);
 	router_set_conf(sd->router, conf);
+	notice_set_conf(sd->notice, conf);
+	jobs_set_conf(sd->jobs, conf);
 	outbox_set_conf(sd->outbox, conf);
 	if (sd->control != NULL)
 		control_set_conf(sd->control, conf);
@@ -457,6 +639,8 @@ syncd_free(struct syncd *sd)
 {
 	int i;
 
+	jobs_free(&sd->jobs);
+	notice_free(&sd->notice);
 	router_free(&sd->router);
 	outbox_free(&sd->outbox);
 	control_free(&sd->control);
@@ -626,9 +810,21 @@ main(int argc, char *argv[])
 		    log_q(err));
 	sd.worker = worker_new(sd.base, SYNCD_WORKERS);
 	sd.outbox = outbox_new(sd.base, sd.store, syncd_resolve, &sd);
+	outbox_set_observer(sd.outbox, syncd_outcome, &sd);
+	metrics_start(time(NULL));
 	sd.router = router_new(sd.store, sd.outbox);
+	sd.notice = notice_new(sd.base, sd.store, sd.router);
+	sd.jobs = jobs_new(sd.base);
+	jobs_add(sd.jobs, "descriptions", "*/30 * * * *",
+	    syncd_job_descriptions, &sd);
+	jobs_add(sd.jobs, "expire", "15 3 * * *", syncd_job_expire, &sd);
+	jobs_add(sd.jobs, "sweep", "45 3 * * *", syncd_job_sweep, &sd);
+	jobs_add(sd.jobs, "summary", "0 7 * * *", syncd_job_summary, &sd);
 	hooks.reload = syncd_reload;
 	hooks.milter_check = syncd_milter_check;
+	hooks.notice = syncd_notice;
+	hooks.jobs = syncd_jobs;
+	hooks.run_job = syncd_run_job;
 	hooks.arg = &sd;
 	sd.nntp = nntp_server_new(sd.base, sd.store, sd.router, listeners,
 	    nnews);
@@ -651,6 +847,7 @@ main(int argc, char *argv[])
 	    sd.outbox, &hooks);
 	syncd_apply(&sd, conf);
 	conf_unref(&conf);
+	notice_started(sd.notice);
 
 	sd.sighup = evsignal_new(sd.base, SIGHUP, syncd_signal, &sd);
 	sd.sigterm = evsignal_new(sd.base, SIGTERM, syncd_signal, &sd);

@@ -71,6 +71,7 @@ struct conf_channel {
 	   the global nntp-read and nntp-post. */
 	int		 nntp_read;
 	int		 nntp_post;
+	long long	 expire;	/* seconds; 0: never */
 };
 TAILQ_HEAD(conf_channels, conf_channel);
 
@@ -170,8 +171,24 @@ struct conf {
 	/* TLS for the listeners (STARTTLS and implicit). */
 	char		*tls_certificate;
 	char		*tls_key;
+	/* Notices to the technik group (notice.c). */
+	char		*notice_group;	/* or NULL: notices only logged */
+	char		*notice_from;
+	long long	 notice_peer_down;
+	long long	 notice_interval;
+	char		*changes_file;
+	/* Schedules other than the defaults (jobs.c). */
+	struct conf_job	*jobs;
+	size_t		 njobs;
 	struct conf_channels channels;
 	size_t		 nchannels;
+};
+
+/* A scheduled job's line ("job NAME SCHEDULE"); "off" stops it. */
+struct conf_job {
+	char		*name;
+	char		*schedule;
+	int		 line;
 };
 
 /* Parse a file; on error *err_r is "file:line: message" (caller frees). */
@@ -199,11 +216,31 @@ int		 conf_access(const struct conf *, const struct conf_channel *,
 		    int post);
 /* The outbox target of a channel's side, or NULL (caller frees). */
 char		*conf_target(const struct conf_channel *, enum side);
+/* The side of an outbox target ("list:ADDR" is the list), or -1. */
+int		 conf_target_side(const char *target);
 /* Every target the configuration delivers to (caller frees each). */
 size_t		 conf_targets(const struct conf *, char ***targets_r);
 const char	*side_name(enum side);
 int		 side_from_name(const char *, enum side *);
 const char	*direction_name(enum direction);
+
+/* The names of syncd's jobs, NULL-terminated (jobs.c runs them). */
+extern const char *const conf_job_names[];
+
+/* cron.c: crontab(5)-like schedules. */
+struct cron {
+	uint64_t	 minutes;	/* bit n: minute n */
+	uint32_t	 hours;
+	uint32_t	 days;		/* of the month, bit 1..31 */
+	uint16_t	 months;	/* bit 1..12 */
+	uint8_t		 weekdays;	/* bit 0..6, Sunday 0 */
+	int		 days_any;	/* the day fields were "*" */
+	int		 weekdays_any;
+};
+/* "M H DOM MON DOW" or @hourly, @daily...: 0, or -1 and why. */
+int		 cron_parse(const char *spec, struct cron *, char **err_r);
+/* The first time after after (local time) that c matches, or -1. */
+time_t		 cron_next(const struct cron *, time_t after);
 
 /* store.c */
 
@@ -321,6 +358,13 @@ int		 store_message_raw(struct store *, int64_t message, char **raw_r,
 		    size_t *len_r);
 /* Dead rows back to pending (id 0: all of them); how many, or -1. */
 int		 store_outbox_retry(struct store *, int64_t id);
+/*
+ * Take the articles that arrived before before out of group (they stay
+ * known by Message-ID); how many, or -1.
+ */
+int		 store_expire(struct store *, const char *group, time_t before);
+/* Forget delivered rows last touched before before; how many, or -1. */
+int		 store_outbox_sweep(struct store *, time_t before);
 /* Rows in state (or all states when state < 0), newest first. */
 int		 store_outbox_list(struct store *, int state, size_t limit,
 		    struct store_row_info **rows_r, size_t *n_r);
@@ -600,6 +644,70 @@ const char	*router_result_name(enum router_result);
 int		 router_is_ours(const char *value, const char *identity);
 void		 router_free(struct router **);
 
+/* metrics.c: counters and the /metrics text (Prometheus format 0.0.4). */
+#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+/* What a scrape reads from outside the core. */
+struct metrics_sources {
+	struct store	*store;		/* the outbox and the message count */
+	size_t		 nntp_sessions;
+	size_t		 smtp_sessions;
+};
+/* The process started at t (syncom_start_time_seconds). */
+void		 metrics_start(time_t t);
+/* One routing decision: called once per arrival, by router_finish(). */
+void		 metrics_message_in(enum side source, enum router_result);
+/*
+ * One outbox outcome once recorded (state OUTBOX_DONE, _PENDING for a
+ * retry, _DEAD) for target; a done one's latency is now - created.
+ */
+void		 metrics_delivery(const char *target, time_t created, int state,
+		    time_t now);
+/* Append the exposition to out; -1 and why (caller frees) on error. */
+int		 metrics_write(struct evbuffer *out,
+		    const struct metrics_sources *, char **err_r);
+
+/* notice.c: automated notices to the technik group. */
+struct notice;
+struct notice	*notice_new(struct event_base *, struct store *,
+		    struct router *);
+void		 notice_set_conf(struct notice *, struct conf *);
+void		 notice_free(struct notice **);
+/*
+ * Post a notice to group (NULL: notice-group).  key names the event: the
+ * Message-ID derives from it, so one event is one article even across
+ * restarts (NULL: a new Message-ID).  cb (or, when NULL, the log) hears
+ * the router.  -1 and why when there is no such group.
+ */
+int		 notice_post(struct notice *, const char *group,
+		    const char *key, const char *subject, const char *body,
+		    router_cb cb, void *arg, char **err_r);
+/* At start: announce this version with its CHANGES entries, once. */
+void		 notice_started(struct notice *);
+/* The outbox's outcomes: peers failing and back, dead letters. */
+void		 notice_outcome(struct notice *, const struct outbox_row *,
+		    int state, const char *err);
+/* The summary job: counts, queues, dead letters. */
+int		 notice_summary(struct notice *, char **result_r);
+
+/* jobs.c: named periodic jobs ("job NAME SCHEDULE"). */
+struct jobs;
+/* A job's work: 0 done, -1 failed (*result_r says), or JOB_LATER. */
+#define JOB_LATER	1
+typedef int	(*job_fn)(void *arg, char **result_r);
+struct jobs	*jobs_new(struct event_base *);
+/* Register a job with its default schedule (a valid cron spec). */
+void		 jobs_add(struct jobs *, const char *name, const char *schedule,
+		    job_fn fn, void *arg);
+/* Take the configuration's schedules. */
+void		 jobs_set_conf(struct jobs *, const struct conf *);
+/* Run one now: 0 or -1, and what it said (caller frees). */
+int		 jobs_start(struct jobs *, const char *name, char **result_r);
+/* A JOB_LATER job is done. */
+void		 jobs_done(struct jobs *, const char *name, int ok,
+		    const char *result);
+void		 jobs_list(struct jobs *, struct evbuffer *out, int json);
+void		 jobs_free(struct jobs **);
+
 /* control.c: the control socket that syncctl talks to. */
 struct control;
 /* What control needs from the rest of the daemon. */
@@ -612,8 +720,22 @@ struct control_hooks {
 	int		(*milter_check)(void *arg, const char *session,
 			    char *const *words, int nwords, char **verdict_r,
 			    char **err_r);
+	/*
+	 * "notice": post text (its first line the subject, the rest the
+	 * body) to group (NULL: notice-group); cb hears the router.  -1
+	 * and why when it cannot be posted.
+	 */
+	int		(*notice)(void *arg, const char *group,
+			    const char *text, size_t len, router_cb cb,
+			    void *cbarg, char **err_r);
+	/* "jobs" lists the jobs; "run-job" runs one now. */
+	void		(*jobs)(void *arg, struct evbuffer *out, int json);
+	int		(*run_job)(void *arg, const char *name,
+			    char **result_r);
 	void		*arg;
 };
+/* s as a JSON string (RFC 8259), or null. */
+void		 control_json_str(struct evbuffer *, const char *s);
 /* Bind the socket (mode 0660, owner uid, group gid); -1 and why. */
 int		 control_listen(const char *path, uid_t uid, gid_t gid,
 		    char **err_r);

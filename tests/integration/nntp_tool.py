@@ -5,6 +5,7 @@
 #   nntp_tool.py [-r] PORT count GROUP     print the article count
 #   nntp_tool.py [-r] PORT has MSGID       exit 0 if the server has it
 #   nntp_tool.py [-r] PORT article MSGID   print the article
+#   nntp_tool.py [-r] PORT subjects GROUP  print each article's Subject
 # -r sends MODE READER first (INN hands the connection to nnrpd then).
 
 import nntplib
@@ -24,6 +25,11 @@ try:
         print(s.group(arg)[1])
     elif verb == "has":
         s.stat(arg)
+    elif verb == "subjects":
+        _, count, first, last, _ = s.group(arg)
+        if count > 0:
+            for _, over in s.over((first, last))[1]:
+                print(nntplib.decode_header(over["subject"]))
     elif verb == "article":
         for line in s.article(arg)[1].lines:
             print(line.decode("utf-8", "replace"))
