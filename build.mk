@@ -194,7 +194,8 @@ fuzz: $(FUZZ_TARGETS)
 # "make bench" measures Syncom beside the real peers (tests/bench/run
 # for NNTP against INN, tests/bench/mail against Postfix,
 # tests/bench/migrate for syncmigrate against mbsync and doveadm backup
-# between two Dovecots); benchmarks print figures, they are no tests.
+# between two Dovecots) and the forum's pages under wrk on their own
+# (tests/bench/forum); benchmarks print figures, they are no tests.
 BENCH_TOOLS = tests/bench/nntp_bench
 bench: all $(BENCH_TOOLS)
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
@@ -203,6 +204,8 @@ bench: all $(BENCH_TOOLS)
 		$(srcdir)/tests/bench/mail
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
 		$(srcdir)/tests/bench/migrate
+	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
+		$(srcdir)/tests/bench/forum
 
 install: all
 	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) \
