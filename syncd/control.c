@@ -293,10 +293,12 @@ control_cmd_status(struct control_session *cs, char **args, int nargs)
 	struct conf_channel *c;
 	long long pending = 0, dead = 0, msgs;
 	size_t nci = 0, nqi = 0, i, j;
-	char t1[32];
-	time_t now = time(NULL);
+	char t1[32], t2[32];
+	time_t now = time(NULL), in[SIDE_MAX], sent[SIDE_MAX];
+	int s;
 
-	if (store_channels(ctl->store, &ci, &nci) == -1 ||
+	if (store_last(ctl->store, in, sent) == -1 ||
+	    store_channels(ctl->store, &ci, &nci) == -1 ||
 	    store_queue(ctl->store, &qi, &nqi) == -1 ||
 	    (msgs = store_message_count(ctl->store)) == -1) {
 		store_channels_free(ci, nci);
@@ -359,8 +361,28 @@ control_cmd_status(struct control_session *cs, char **args, int nargs)
 			    direction_name(c->direction), n,
 			    control_time(last, t1, sizeof(t1)));
 	}
-	if (cs->json)
-		evbuffer_add(out, "]}\n", 3);
+	if (cs->json) {
+		evbuffer_add_printf(out, "],\"sides\":{");
+		for (s = 0; s < SIDE_MAX; s++)
+			evbuffer_add_printf(out, "%s\"%s\":{\"last_in\":%lld,"
+			    "\"last_out\":%lld}", s > 0 ? "," : "",
+			    side_name(s), (long long)in[s], (long long)sent[s]);
+		evbuffer_add_printf(out, "},\"peers\":{");
+		if (ctl->hooks.peers != NULL)
+			ctl->hooks.peers(ctl->hooks.arg, out, 1);
+		evbuffer_add(out, "}}\n", 3);
+	} else {
+		evbuffer_add_printf(out, "sides:\n");
+		for (s = 0; s < SIDE_MAX; s++)
+			evbuffer_add_printf(out, "  %-6s last in %s, last"
+			    " delivered %s\n", side_name(s),
+			    control_time(in[s], t1, sizeof(t1)),
+			    control_time(sent[s], t2, sizeof(t2)));
+		if (ctl->hooks.peers != NULL) {
+			evbuffer_add_printf(out, "peers:\n");
+			ctl->hooks.peers(ctl->hooks.arg, out, 0);
+		}
+	}
 	store_channels_free(ci, nci);
 	store_queue_free(qi, nqi);
 	control_reply(cs, NULL);

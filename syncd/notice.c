@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include <openssl/evp.h>
@@ -361,6 +362,35 @@ notice_check(evutil_socket_t fd, short events, void *arg)
 		free(body);
 	}
 	evtimer_add(n->timer, &tv);
+}
+
+void
+notice_peers(struct notice *n, struct evbuffer *out, int json)
+{
+	const struct notice_peer *p;
+	time_t now = time(NULL);
+	int side, first = 1;
+
+	for (side = 0; side < SIDE_MAX; side++) {
+		if (side == SIDE_FORUM ||
+		    n->conf->deliver[side].kind == TRANSPORT_NONE)
+			continue;
+		p = &n->peers[side];
+		if (json) {
+			evbuffer_add_printf(out, "%s\"%s\":{\"failing\":%lld,"
+			    "\"error\":", first ? "" : ",", side_name(side),
+			    p->since != 0 ? (long long)(now - p->since) : 0LL);
+			control_json_str(out, p->since != 0 ? p->error : NULL);
+			evbuffer_add(out, "}", 1);
+		} else if (p->since == 0)
+			evbuffer_add_printf(out, "  %-6s %s: ok\n",
+			    side_name(side), notice_peer_name(n->conf, side));
+		else
+			evbuffer_add_printf(out, "  %-6s %s: failing for %llds:"
+			    " %s\n", side_name(side), notice_peer_name(n->conf,
+			    side), (long long)(now - p->since), p->error);
+		first = 0;
+	}
 }
 
 int

@@ -145,6 +145,8 @@ enum store_stmt {
 	S_EXPIRE,
 	S_EXPIRE_LOW,
 	S_SWEEP,
+	S_LAST_IN,
+	S_LAST_OUT,
 	S_OUTBOX_DUE,
 	S_OUTBOX_TARGETS,
 	S_OUTBOX_MAX_ID,
@@ -191,6 +193,9 @@ static const char *store_sql[S_MAX] = {
 	    " min(number) FROM article WHERE newsgroup = ?1), high + 1)"
 	    " WHERE name = ?1",
 	[S_SWEEP] = "DELETE FROM outbox WHERE state = 1 AND updated < ?1",
+	[S_LAST_IN] = "SELECT source, max(arrived) FROM message GROUP BY source",
+	[S_LAST_OUT] = "SELECT target, max(updated) FROM outbox WHERE state = 1"
+	    " GROUP BY target",
 	[S_RELEASE] = "UPDATE message SET held = 0 WHERE msgid = ?1"
 	    " AND held = 1 RETURNING id",
 	[S_INSERT_MESSAGE] = "INSERT INTO message (msgid, source, arrived,"
@@ -1154,6 +1159,36 @@ fail:
 	log_warnx("event=store-write error=%s", log_q(err));
 	free(err);
 	return -1;
+}
+
+int
+store_last(struct store *store, time_t in[SIDE_MAX], time_t out[SIDE_MAX])
+{
+	sqlite3_stmt *st;
+	int side, rc;
+
+	memset(in, 0, SIDE_MAX * sizeof(*in));
+	memset(out, 0, SIDE_MAX * sizeof(*out));
+	st = store_stmt(store, S_LAST_IN);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		side = sqlite3_column_int(st, 0);
+		if (side >= 0 && side < SIDE_MAX)
+			in[side] = (time_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	st = store_stmt(store, S_LAST_OUT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		side = conf_target_side((const char *)sqlite3_column_text(st,
+		    0));
+		if (side >= 0 && out[side] < sqlite3_column_int64(st, 1))
+			out[side] = (time_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	return 0;
 }
 
 int

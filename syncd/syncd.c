@@ -245,6 +245,14 @@ syncd_notice(void *arg, const char *group, const char *text, size_t len,
 }
 
 static void
+syncd_peers(void *arg, struct evbuffer *out, int json)
+{
+	struct syncd *sd = arg;
+
+	notice_peers(sd->notice, out, json);
+}
+
+static void
 syncd_jobs(void *arg, struct evbuffer *out, int json)
 {
 	struct syncd *sd = arg;
@@ -824,6 +832,7 @@ main(int argc, char *argv[])
 	hooks.milter_check = syncd_milter_check;
 	hooks.notice = syncd_notice;
 	hooks.jobs = syncd_jobs;
+	hooks.peers = syncd_peers;
 	hooks.run_job = syncd_run_job;
 	hooks.arg = &sd;
 	sd.nntp = nntp_server_new(sd.base, sd.store, sd.router, listeners,

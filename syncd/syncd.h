@@ -363,6 +363,9 @@ int		 store_outbox_retry(struct store *, int64_t id);
  * known by Message-ID); how many, or -1.
  */
 int		 store_expire(struct store *, const char *group, time_t before);
+/* The last arrival from each side, and the last delivery to each. */
+int		 store_last(struct store *, time_t in[SIDE_MAX],
+		    time_t out[SIDE_MAX]);
 /* Forget delivered rows last touched before before; how many, or -1. */
 int		 store_outbox_sweep(struct store *, time_t before);
 /* Rows in state (or all states when state < 0), newest first. */
@@ -686,6 +689,8 @@ void		 notice_started(struct notice *);
 /* The outbox's outcomes: peers failing and back, dead letters. */
 void		 notice_outcome(struct notice *, const struct outbox_row *,
 		    int state, const char *err);
+/* How each side's peer is: ok, or failing since when and why. */
+void		 notice_peers(struct notice *, struct evbuffer *out, int json);
 /* The summary job: counts, queues, dead letters. */
 int		 notice_summary(struct notice *, char **result_r);
 
@@ -728,6 +733,8 @@ struct control_hooks {
 	int		(*notice)(void *arg, const char *group,
 			    const char *text, size_t len, router_cb cb,
 			    void *cbarg, char **err_r);
+	/* For "status": how the peers are (text or JSON members). */
+	void		(*peers)(void *arg, struct evbuffer *out, int json);
 	/* "jobs" lists the jobs; "run-job" runs one now. */
 	void		(*jobs)(void *arg, struct evbuffer *out, int json);
 	int		(*run_job)(void *arg, const char *name,

@@ -91,6 +91,10 @@ if [ $have_inn -eq 1 ]; then
 	"$SYNCCTL" -c "$C" inject --source list --to pirates-test@lists.test.example "$T/m2" > /dev/null
 	check "a news peer down longer than notice-peer-down is noticed" \
 	    wait_for 40 once "Down: the news peer"
+	"$SYNCCTL" -c "$C" status > "$T/status.out"
+	check "syncctl status shows the peer failing" grep -q "^  news .*failing for [0-9]*s" "$T/status.out"
+	"$SYNCCTL" -c "$C" --json status | $PY -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if d["peers"]["news"]["failing"] > 0 and d["sides"]["list"]["last_in"] > 0 else 1)'
+	check_eq "and so does its JSON" 0 "$?"
 	check "once only while it stays down" sh -c "sleep 12; [ \$($TOOL $NNTP subjects $TECHNIK | grep -c 'Down: the news peer') -eq 1 ]"
 	check "innd starts again" inn_start "$T/inn"
 	check "its return is noticed" wait_for 40 once "Back: the news peer"
@@ -98,6 +102,10 @@ if [ $have_inn -eq 1 ]; then
 else
 	skip "a news peer down and back is noticed" "INN (Debian's inn2) is not installed, or not root"
 fi
+
+"$SYNCCTL" -c "$C" status > "$T/status.out"
+check "syncctl status shows the last arrival per side" grep -q "^  news   last in 20" "$T/status.out"
+check "and the peers" grep -q "^  list   the mail server: failing for" "$T/status.out"
 
 # A restart posts none of them again.
 before=$($TOOL "$NNTP" count "$TECHNIK")
