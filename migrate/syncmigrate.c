@@ -7,7 +7,7 @@
  *
  *	syncmigrate [-c CONFIG] [-d] run [--sync-deletes]
  *	    [--window HH:MM-HH:MM] [--parallel N] [--max-rate MSGS]
- *	    [--max-bytes SIZE] [--report FILE] [ACCOUNT...]
+ *	    [--max-bytes SIZE] [--report FILE] [--notify SOCKET] [ACCOUNT...]
  *	syncmigrate [-c CONFIG] final ACCOUNT...
  *	syncmigrate [-c CONFIG] plan [ACCOUNT...]
  *	syncmigrate [-c CONFIG] verify ACCOUNT...
@@ -16,15 +16,20 @@
  * With a window (--window or the configuration's), accounts go smallest
  * first; one of big-account size or more only inside the window; at the
  * window's end no new message is copied and the run ends, for the next
- * night to carry on.
+ * night to carry on.  --notify posts the night's report through syncd's
+ * control socket as a notice to the technik group.
  *
  * Exit status (sysexits.h): 0 done (verify: the servers agree), 1 verify
  * found a difference, 64 usage, 69 a server could not be used, 73 the
  * state file could not be opened, 78 the configuration is wrong.
  */
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -46,7 +51,8 @@ usage(void)
 	    "usage: syncmigrate [-dV] [-c CONFIG] run [--sync-deletes]"
 	    " [--window HH:MM-HH:MM]\n"
 	    "           [--parallel N] [--max-rate MSGS] [--max-bytes SIZE]"
-	    " [--report FILE] [ACCOUNT...]\n"
+	    " [--report FILE]\n"
+	    "           [--notify SOCKET] [ACCOUNT...]\n"
 	    "       syncmigrate [-dV] [-c CONFIG] final ACCOUNT...\n"
 	    "       syncmigrate [-dV] [-c CONFIG] plan [ACCOUNT...]\n"
 	    "       syncmigrate [-dV] [-c CONFIG] verify ACCOUNT...\n"
@@ -124,6 +130,74 @@ report(const char *fmt, ...)
 	close(fd);
 	free(full);
 	free(line);
+}
+
+/*
+ * --notify: the report of this run (its lines from offset on) as a
+ * notice through syncd's control socket ("notice LENGTH", then the
+ * subject line and the text; control.c).  syncd not being there is no
+ * failure of the run: the report file has it all.
+ */
+static void
+report_notify(const char *socket_path, off_t offset, const char *subject)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { 30, 0 };
+	char *text = NULL, *req, reply[512];
+	size_t len = 0;
+	ssize_t n;
+	FILE *fp;
+	int fd = -1;
+
+	if ((fp = fopen(report_path, "r")) != NULL) {
+		if (fseeko(fp, offset, SEEK_SET) == 0) {
+			text = xmalloc(64 * 1024 + 1);
+			len = fread(text, 1, 64 * 1024, fp);
+			text[len] = '\0';
+		}
+		fclose(fp);
+	}
+	req = xasprintf("%s\n%s", subject, text != NULL ? text : "");
+	free(text);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	strcpy(sun.sun_path, socket_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		goto fail;
+	text = xasprintf("notice %zu\n%s", strlen(req), req);
+	n = write(fd, text, strlen(text));
+	free(text);
+	if (n == -1)
+		goto fail;
+	shutdown(fd, SHUT_WR);
+	if ((n = read(fd, reply, sizeof(reply) - 1)) <= 0) {
+		if (n == 0)
+			errno = ECONNRESET;
+		goto fail;
+	}
+	reply[n] = '\0';
+	reply[strcspn(reply, "\n")] = '\0';
+	if (strcmp(reply, "ok") == 0)
+		log_info("event=notify socket=%s result=posted",
+		    log_q(socket_path));
+	else
+		log_warnx("event=notify socket=%s result=refused reason=%s",
+		    log_q(socket_path), log_q(reply));
+	close(fd);
+	free(req);
+	return;
+fail:
+	log_warn("event=notify socket=%s result=not-posted",
+	    log_q(socket_path));
+	if (fd != -1)
+		close(fd);
+	free(req);
 }
 
 /* Attempts at one account in one run, and the pause between them. */
@@ -317,8 +391,14 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 		{ "max-rate", required_argument, NULL, 'r' },
 		{ "max-bytes", required_argument, NULL, 'b' },
 		{ "report", required_argument, NULL, 'R' },
+		{ "notify", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *notify = NULL;
+	char tmp_report[] = "/tmp/syncmigrate-report.XXXXXX", *subject;
+	struct stat sb;
+	off_t report_start = 0;
+	int tmp_fd = -1;
 	struct mig_options opt = { 0 };
 	struct mig_stats stats;
 	struct mig_state *st;
@@ -346,6 +426,9 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 			break;
 		case 'R':
 			report_path = optarg;
+			break;
+		case 'N':
+			notify = optarg;
 			break;
 		case 'p':
 			parallel = strtol(optarg, &end, 10);
@@ -376,15 +459,28 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 	opt.max_msgs /= parallel;
 	opt.max_bytes /= parallel;
 	opt.progress = parallel == 1 && isatty(STDERR_FILENO);
+	/* The notice is the report: keep one, in a file of our own if need be. */
+	if (notify != NULL && report_path == NULL) {
+		if ((tmp_fd = mkstemp(tmp_report)) == -1) {
+			fprintf(stderr, "syncmigrate: %s: %s\n", tmp_report,
+			    strerror(errno));
+			return EX_CANTCREAT;
+		}
+		report_path = tmp_report;
+	}
+	if (report_path != NULL && stat(report_path, &sb) == 0)
+		report_start = sb.st_size;
 	if ((st = mig_state_open(conf->state, &err)) == NULL) {
 		fprintf(stderr, "syncmigrate: %s\n", err);
 		free(err);
-		return EX_CANTCREAT;
+		rc = EX_CANTCREAT;
+		goto out;
 	}
 	if ((j = jobs(conf, st, argc - optind, argv + optind,
 	    conf->window_start >= 0, &n)) == NULL) {
 		mig_state_close(&st);
-		return EX_USAGE;
+		rc = EX_USAGE;
+		goto out;
 	}
 	opened_in_window = conf->window_start >= 0 &&
 	    in_window(conf, time(NULL));
@@ -450,9 +546,23 @@ cmd_run(struct mig_conf *conf, int argc, char **argv, int final)
 	    n, done, waiting, failed);
 	report("done: %zu synced, %zu waiting, %zu failed", done, waiting,
 	    failed);
+	if (notify != NULL) {
+		subject = xasprintf("Migration %s: %zu synced, %zu waiting,"
+		    " %zu failed", final ? "cut-over" : "night", done, waiting,
+		    failed);
+		report_notify(notify, report_start, subject);
+		free(subject);
+	}
 	mig_state_close(&st);
 	free(j);
-	return failed > 0 ? EX_UNAVAILABLE : 0;
+	rc = failed > 0 ? EX_UNAVAILABLE : 0;
+out:
+	if (tmp_fd != -1) {
+		unlink(tmp_report);
+		close(tmp_fd);
+		report_path = NULL;
+	}
+	return rc;
 }
 
 /* The night's order and how long each account should take. */

@@ -171,6 +171,24 @@ check "it matched the INBOX by content" test "$(stat matched)" -gt 0
 check "both sides are still alike" same alice ||
     diag "$(grep -v '^ok' "$T/compare.alice" | head -20)"
 
+# The night's report as a technik notice, through syncd's control socket.
+NNTP=$(free_port)
+write_conf "$T/syncd.conf" "listen nntp 127.0.0.1:$NNTP
+notice-group pirates.de.etc.syncom.technik"
+if start_syncd "$T/syncd.conf"; then
+	"$MIGRATE" -c "$C" run --notify "$T/run/syncd.sock" alice > "$T/notify.log" 2>&1
+	check_eq "a run with --notify succeeds" 0 "$?"
+	check "it says the report was posted" grep -q "event=notify .*result=posted" "$T/notify.log"
+	check "the report is in the technik group" wait_for 10 sh -c \
+	    "/usr/bin/python3 -W ignore $srcdir/tests/integration/nntp_tool.py $NNTP subjects pirates.de.etc.syncom.technik | grep -q 'Migration night: 1 synced, 0 waiting, 0 failed'"
+	stop_syncd
+	"$MIGRATE" -c "$C" run --notify "$T/run/syncd.sock" alice > "$T/notify2.log" 2>&1
+	check_eq "without syncd the run still succeeds" 0 "$?"
+	check "and says the report was not posted" grep -q "event=notify .*result=not-posted" "$T/notify2.log"
+else
+	not_ok "syncd starts for the report notice"
+fi
+
 out=$("$MIGRATE" -c "$C" status)
 case $out in
 *alice*synced*bob*synced*) ok "status shows both accounts synced" ;;
