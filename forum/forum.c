@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include <openssl/crypto.h>
@@ -125,6 +126,25 @@ forum_flatten(char *s)
 			*s = ' ';
 }
 
+/* A post's text as the pages show it (caller frees). */
+static char *
+forum_html(const char *text, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *html;
+	size_t n;
+
+	if (b == NULL)
+		fatalx("forum_html: evbuffer_new failed");
+	forum_render_text(b, text, len);
+	n = evbuffer_get_length(b);
+	html = xmalloc(n + 1);
+	evbuffer_remove(b, html, n);
+	html[n] = '\0';
+	evbuffer_free(b);
+	return html;
+}
+
 /*
  * An edit (Supersedes) of a post we have: take its new text.  1 when
  * msg was one, 0 when not, -1 on error.
@@ -137,7 +157,7 @@ forum_take_edit(struct forum *f, const struct msg *msg, const char *msgid,
 	struct forum_topic t;
 	struct forum_text text;
 	const char *why;
-	char *v, *old, *addr = NULL, *name = NULL, *subject;
+	char *v, *old, *addr = NULL, *name = NULL, *subject, *html;
 	int found, rc = 0;
 
 	if ((v = msg_get_unfolded(msg, "Supersedes")) == NULL)
@@ -169,13 +189,15 @@ forum_take_edit(struct forum *f, const struct msg *msg, const char *msgid,
 		return -1;
 	}
 	subject = msg_subject(msg);
+	html = forum_html(text.text, text.len);
 	if (forum_db_post_edit(f->db, p.id, msgid, subject != NULL ?
-	    subject : p.subject, text.text, time(NULL)) == -1) {
+	    subject : p.subject, text.text, html, time(NULL)) == -1) {
 		*err_r = xstrdup("could not write the forum's database");
 		rc = -1;
 	} else
 		rc = 1;
 	free(subject);
+	free(html);
 	forum_text_clear(&text);
 	forum_post_free(&p, 1);
 	return rc;
@@ -229,7 +251,7 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
 	struct msg *msg = NULL;
 	const char *why;
 	char *v, *msgid = NULL, *name = NULL, *addr = NULL, *subject = NULL;
-	char *attachments = NULL, **refs = NULL, *login;
+	char *attachments = NULL, **refs = NULL, *login, *html = NULL;
 	size_t nrefs = 0;
 	int64_t id, topic;
 	enum delivery_result result = DELIVERY_PERMFAIL;
@@ -312,6 +334,7 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
 	np.address = addr;
 	np.subject = subject;
 	np.body = text.text;
+	np.html = html = forum_html(text.text, text.len);
 	np.attachments = attachments;
 	np.from_html = text.from_html;
 	/* From the outbox: a news article has a Path, list mail has not. */
@@ -344,6 +367,7 @@ out:
 	free(addr);
 	free(subject);
 	free(attachments);
+	free(html);
 	return result;
 }
 

@@ -220,6 +220,8 @@ struct forum_post {
 	time_t		 date;
 	int		 state;		/* enum forum_post_state */
 	time_t		 edited;	/* 0: never */
+	char		*html;		/* body as forum_render_text made it;
+					   "" for posts from before */
 };
 
 /* What forum_db_post_add stores. */
@@ -233,6 +235,7 @@ struct forum_new_post {
 	const char	*address;
 	const char	*subject;
 	const char	*body;
+	const char	*html;		/* body rendered */
 	const char	*attachments;
 	int		 from_html;
 	int		 source;
@@ -300,7 +303,7 @@ int		 forum_db_post_state(struct forum_db *, int64_t id, int state);
 /* A new text for a post; msgid, when set, names the edit too. */
 int		 forum_db_post_edit(struct forum_db *, int64_t id,
 		    const char *msgid, const char *subject, const char *body,
-		    time_t when);
+		    const char *html, time_t when);
 /* Visible posts of a board matching every word, the best first. */
 int		 forum_db_search(struct forum_db *, int64_t board,
 		    const char *words, size_t limit, struct forum_post **rows_r,

@@ -122,6 +122,12 @@ static const char *const forum_db_schema[] = {
 	"  post INTEGER PRIMARY KEY REFERENCES post (id),"
 	"  board TEXT NOT NULL,"
 	"  raw BLOB NOT NULL);",
+	/* 3: a board's pages count only topics with posts to show */
+	"DROP INDEX topic_board;"
+	"CREATE INDEX topic_board ON topic (board, last DESC, id DESC)"
+	"  WHERE posts > 0;",
+	/* 4: the text as HTML, made once rather than on every view */
+	"ALTER TABLE post ADD COLUMN html TEXT;",
 };
 
 static int
@@ -236,8 +242,15 @@ forum_db_open(const char *dir, char **err_r)
 	 * FULL: a post is written here before its outbox row is marked
 	 * done, so it must survive a power cut as that row would.
 	 */
+	/*
+	 * Pages read posts of several KB each, on overflow pages: map the
+	 * file and keep a larger cache than SQLite's 2 MB, so that a
+	 * thread's page is read from memory.
+	 */
 	if (forum_db_exec(fd, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err_r) == -1)
+	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+	    "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536;",
+	    err_r) == -1)
 		goto fail;
 	if (sqlite3_prepare_v2(fd->db, "PRAGMA user_version", -1, &q,
 	    NULL) != SQLITE_OK) {
@@ -490,7 +503,8 @@ forum_topic_free(struct forum_topic *rows, size_t n)
 /* Posts. */
 
 #define POST_COLUMNS "id, topic, parent, msgid, account, author, address," \
-	" subject, body, attachments, from_html, source, date, state, edited"
+	" subject, body, attachments, from_html, source, date, state, edited," \
+	" html"
 
 static void
 forum_db_post_row(sqlite3_stmt *q, struct forum_post *p)
@@ -510,6 +524,7 @@ forum_db_post_row(sqlite3_stmt *q, struct forum_post *p)
 	p->date = (time_t)sqlite3_column_int64(q, 12);
 	p->state = sqlite3_column_int(q, 13);
 	p->edited = (time_t)sqlite3_column_int64(q, 14);
+	p->html = forum_db_text(q, 15);
 }
 
 static const char sql_posts[] =
@@ -579,6 +594,7 @@ forum_post_free(struct forum_post *rows, size_t n)
 		free(rows[i].subject);
 		free(rows[i].body);
 		free(rows[i].attachments);
+		free(rows[i].html);
 	}
 }
 
@@ -590,8 +606,8 @@ static const char sql_topic_new[] =
     " VALUES (?, ?, ?, ?, ?, ?)";
 static const char sql_post_new[] =
     "INSERT INTO post (topic, parent, msgid, account, author, address,"
-    " subject, body, attachments, from_html, source, date, state)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " subject, body, attachments, from_html, source, date, state, html)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_held_new[] =
     "INSERT INTO held (post, board, raw) VALUES (?, ?, ?)";
 static const char sql_topic_count[] =
@@ -644,11 +660,11 @@ forum_db_post_add(struct forum_db *fd, const struct forum_new_post *np,
 			goto done;
 		topic = sqlite3_last_insert_rowid(fd->db);
 	}
-	if (forum_db_run(fd, forum_db_stmt(fd, sql_post_new, "iititttttiiii",
+	if (forum_db_run(fd, forum_db_stmt(fd, sql_post_new, "iititttttiiiit",
 	    topic, parent, np->msgid, np->account, np->author, np->address,
 	    np->subject, np->body, np->attachments != NULL ? np->attachments :
 	    "", (int64_t)np->from_html, (int64_t)np->source, (int64_t)np->date,
-	    (int64_t)np->state)) == -1)
+	    (int64_t)np->state, np->html)) == -1)
 		goto done;
 	id = sqlite3_last_insert_rowid(fd->db);
 	if (np->state == FORUM_POST_HELD) {
@@ -711,20 +727,21 @@ out:
 }
 
 static const char sql_post_edit[] =
-    "UPDATE post SET subject = ?, body = ?, edited = ? WHERE id = ?";
+    "UPDATE post SET subject = ?, body = ?, html = ?, edited = ?"
+    " WHERE id = ?";
 static const char sql_alias_new[] =
     "INSERT OR IGNORE INTO alias (msgid, post) VALUES (?, ?)";
 
 int
 forum_db_post_edit(struct forum_db *fd, int64_t id, const char *msgid,
-    const char *subject, const char *body, time_t when)
+    const char *subject, const char *body, const char *html, time_t when)
 {
 	int ok;
 
 	if (forum_db_begin(fd) == -1)
 		return -1;
-	ok = forum_db_run(fd, forum_db_stmt(fd, sql_post_edit, "ttii",
-	    subject, body, (int64_t)when, id)) == 0 &&
+	ok = forum_db_run(fd, forum_db_stmt(fd, sql_post_edit, "tttii",
+	    subject, body, html, (int64_t)when, id)) == 0 &&
 	    (msgid == NULL || forum_db_run(fd, forum_db_stmt(fd,
 	    sql_alias_new, "ti", msgid, id)) == 0);
 	return forum_db_end(fd, ok);
@@ -734,7 +751,7 @@ static const char sql_search[] =
     "SELECT post.id, post.topic, post.parent, post.msgid, post.account,"
     " post.author, post.address, post.subject,"
     " snippet(post_fts, 2, '', '', '...', 24), '', post.from_html,"
-    " post.source, post.date, post.state, post.edited"
+    " post.source, post.date, post.state, post.edited, ''"
     " FROM post_fts JOIN post ON post.id = post_fts.rowid"
     " JOIN topic ON topic.id = post.topic"
     " WHERE post_fts MATCH ? AND topic.board = ? AND post.state = 0"

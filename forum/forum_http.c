@@ -24,6 +24,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@
 
 #define FORUM_COOKIE		"syncom_session"
 #define FORUM_TOPICS_PER_PAGE	30
-#define FORUM_POSTS_PER_PAGE	50
+#define FORUM_POSTS_PER_PAGE	20
 #define FORUM_SEARCH_MAX	50
 #define FORUM_SESSION_IDLE	(14 * 24 * 3600)
 #define FORUM_CONFIRM_TIME	(2 * 24 * 3600)
@@ -599,6 +600,37 @@ forum_source_name(int source)
 	}
 }
 
+/*
+ * One line of forum_post.attachments, "PART TYPE SIZE NAME" as forum.c
+ * writes it, from line to end: 0 and a (free its type and filename),
+ * or -1 when it is not such a line.  The name may be empty or blank.
+ */
+static int
+forum_attachment_line(const char *line, const char *end,
+    struct forum_attachment *a)
+{
+	const char *p = line, *t;
+	char *e;
+	long part;
+	unsigned long long size;
+
+	part = strtol(p, &e, 10);
+	if (e == p || *e != ' ' || part < 0 || part > INT_MAX)
+		return -1;
+	t = e + 1;
+	if ((p = memchr(t, ' ', (size_t)(end - t))) == NULL || p == t)
+		return -1;
+	size = strtoull(p + 1, &e, 10);
+	if (e == p + 1 || e > end || (e < end && *e != ' '))
+		return -1;
+	a->part = (int)part;
+	a->type = xstrndup(t, (size_t)(p - t));
+	a->size = (size_t)size;
+	a->filename = e < end ? xstrndup(e + 1, (size_t)(end - e - 1)) :
+	    xstrdup("");
+	return 0;
+}
+
 static void
 forum_post_html(struct forum_req *r, const struct forum_post *p, int depth,
     int actions)
@@ -624,25 +656,27 @@ forum_post_html(struct forum_req *r, const struct forum_post *p, int depth,
 	if (p->from_html)
 		forum_out(r, "<p class=\"meta\">(sent as HTML; shown as"
 		    " text)</p>");
-	forum_render_text(r->out, p->body, strlen(p->body));
+	if (*p->html != '\0')
+		evbuffer_add(r->out, p->html, strlen(p->html));
+	else
+		forum_render_text(r->out, p->body, strlen(p->body));
 	if (*p->attachments != '\0') {
 		forum_out(r, "<ul class=\"attachments\">");
 		for (line = p->attachments; *line != '\0'; line = end + 1) {
-			int part, used = 0;
-			char type[128];
-			size_t size;
+			struct forum_attachment a;
 
 			if ((end = strchr(line, '\n')) == NULL)
 				break;
-			if (sscanf(line, "%d %127s %zu %n", &part, type, &size,
-			    &used) < 3 || used == 0)
+			if (forum_attachment_line(line, end, &a) == -1)
 				continue;
 			forum_out(r, "<li><a href=\"/p/%lld/att/%d\">",
-			    (long long)p->id, part);
-			forum_escape(r->out, line + used, end - line - used);
+			    (long long)p->id, a.part);
+			forum_text(r, a.filename);
 			forum_out(r, "</a> <span class=\"meta\">(");
-			forum_text(r, type);
-			forum_out(r, ", %zu bytes)</span></li>", size);
+			forum_text(r, a.type);
+			forum_out(r, ", %zu bytes)</span></li>", a.size);
+			free(a.type);
+			free(a.filename);
 		}
 		forum_out(r, "</ul>");
 	}

@@ -368,29 +368,17 @@ forum_attachment_get(const char *raw, size_t len, int part, char **data_r,
 void
 forum_escape(struct evbuffer *b, const char *s, size_t len)
 {
+	/* The five characters HTML needs escaped, by byte. */
+	static const char *const refs[256] = {
+		['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;",
+		['"'] = "&quot;", ['\''] = "&#39;",
+	};
 	const char *e;
 	size_t i, start = 0;
 
 	for (i = 0; i < len; i++) {
-		switch (s[i]) {
-		case '&':
-			e = "&amp;";
-			break;
-		case '<':
-			e = "&lt;";
-			break;
-		case '>':
-			e = "&gt;";
-			break;
-		case '"':
-			e = "&quot;";
-			break;
-		case '\'':
-			e = "&#39;";
-			break;
-		default:
+		if ((e = refs[(unsigned char)s[i]]) == NULL)
 			continue;
-		}
 		evbuffer_add(b, s + start, i - start);
 		evbuffer_add(b, e, strlen(e));
 		start = i + 1;
@@ -455,21 +443,29 @@ forum_url(const char *s, size_t len, size_t i)
 	return j - i - slen > 0 ? j - i : 0;
 }
 
-/* Append text escaped, its addresses made links. */
+/*
+ * Append text escaped, its addresses made links.  Every scheme ends in
+ * ':', so only the colons are looked at, and each scheme's name is
+ * looked for just before one.
+ */
 static void
 forum_linkify(struct evbuffer *b, const char *s, size_t len)
 {
-	size_t i, start = 0, n;
+	const char *colon;
+	size_t c, i, k, n, start = 0, name;
 
-	for (i = 0; i < len; i++) {
-		switch (s[i]) {
-		case 'h': case 'H': case 'f': case 'F':
-		case 'n': case 'N': case 'm': case 'M':
-			break;
-		default:
-			continue;
+	for (c = 0; c < len && (colon = memchr(s + c, ':', len - c)) != NULL;
+	    c++) {
+		c = (size_t)(colon - s);
+		for (k = 0, n = 0; k < sizeof(forum_schemes) /
+		    sizeof(*forum_schemes) && n == 0; k++) {
+			name = strcspn(forum_schemes[k], ":");
+			if (c < start + name)
+				continue;
+			i = c - name;
+			n = forum_url(s, len, i);
 		}
-		if ((n = forum_url(s, len, i)) == 0)
+		if (n == 0)
 			continue;
 		forum_escape(b, s + start, i - start);
 		forum_markup(b, "<a href=\"");
@@ -477,8 +473,8 @@ forum_linkify(struct evbuffer *b, const char *s, size_t len)
 		forum_markup(b, "\" rel=\"nofollow noopener\">");
 		forum_escape(b, s + i, n);
 		forum_markup(b, "</a>");
-		i += n - 1;
-		start = i + 1;
+		c = i + n - 1;
+		start = i + n;
 	}
 	forum_escape(b, s + start, len - start);
 }
@@ -551,6 +547,9 @@ forum_utf8(unsigned long cp, char *buf)
 	}
 	if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		cp = 0xfffd;
+	/* "&#13;" and the like: the text has LF line ends and no others. */
+	if (cp < 0x20 && cp != '\n' && cp != '\t')
+		cp = ' ';
 	if (cp < 0x80) {
 		buf[0] = cp;
 		return 1;

@@ -13,8 +13,12 @@
  */
 
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -398,6 +402,7 @@ static void
 syncd_http(struct syncd *sd, const int *fds, size_t n)
 {
 	size_t i;
+	int one = 1;
 
 	if ((sd->http = evhttp_new(sd->base)) == NULL)
 		fatalx("event=start error=\"evhttp_new failed\"");
@@ -408,9 +413,18 @@ syncd_http(struct syncd *sd, const int *fds, size_t n)
 	evhttp_set_timeout(sd->http, SYNCD_HTTP_TIMEOUT);
 	if (evhttp_set_cb(sd->http, "/metrics", syncd_metrics, sd) != 0)
 		fatalx("event=start error=\"cannot serve /metrics\"");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/*
+		 * A page larger than a segment went out in pieces, and its
+		 * last one waited for the client's delayed ACK (40 ms): no
+		 * Nagle.  Accepted sockets inherit it from the listener.
+		 */
+		if (setsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)) == -1)
+			log_warn("event=start listen=http setsockopt");
 		if (evhttp_accept_socket(sd->http, fds[i]) == -1)
 			fatal("event=start error=\"cannot serve HTTP\"");
+	}
 }
 
 /* Make conf the running configuration. */
