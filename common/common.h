@@ -139,6 +139,11 @@ char		*msg_from(const struct msg *);
 int		 msg_mailbox(const struct msg *, char **name_r, char **addr_r);
 /* The Date field as a time, or -1 when missing, unparsable or before 1970. */
 time_t		 msg_date(const struct msg *);
+/*
+ * Typed text (from a form, a command) as a message body: CRs dropped,
+ * each LF made CRLF, white space at the end dropped, one CRLF last.
+ */
+char		*msg_text_body(const char *text, size_t *len_r);
 /* An RFC 5322 date-time for t at UTC offset off minutes. */
 char		*msg_date_string(time_t t, int off);
 /*

@@ -767,3 +767,25 @@ msg_date(const struct msg *msg)
 		return -1;
 	return t - off;
 }
+
+char *
+msg_text_body(const char *text, size_t *len_r)
+{
+	char *out = xmalloc(2 * strlen(text) + 3), *o = out;
+
+	for (; *text != '\0'; text++) {
+		if (*text == '\r')
+			continue;
+		if (*text == '\n')
+			*o++ = '\r';
+		*o++ = *text;
+	}
+	while (o > out && (o[-1] == '\n' || o[-1] == '\r' || o[-1] == ' ' ||
+	    o[-1] == '\t'))
+		o--;
+	*o++ = '\r';
+	*o++ = '\n';
+	*o = '\0';
+	*len_r = (size_t)(o - out);
+	return out;
+}

@@ -1349,27 +1349,6 @@ forum_find_post(struct forum_req *r, int64_t id, struct forum_post *p,
 	return 0;
 }
 
-/* Line ends as CRLF; at most one final line end. */
-static char *
-forum_crlf(const char *s)
-{
-	char *out = xmalloc(2 * strlen(s) + 3), *o = out;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '\r')
-			continue;
-		if (*s == '\n')
-			*o++ = '\r';
-		*o++ = *s;
-	}
-	while (o > out && (o[-1] == '\n' || o[-1] == '\r' || o[-1] == ' '))
-		o--;
-	*o++ = '\r';
-	*o++ = '\n';
-	*o = '\0';
-	return out;
-}
-
 /*
  * The message for a post: From the account, a new Message-ID of ours,
  * References after the parent's (RFC 5322 section 3.6.4), one extra
@@ -1384,7 +1363,7 @@ forum_build(struct forum_req *r, const char *subject, const char *text,
 	struct msg *m = msg_new(), *pm = NULL;
 	char *v, *phrase, *body, *raw, *praw = NULL, *enc = NULL;
 	const char *line, *cte = "8bit";
-	size_t plen, elen;
+	size_t plen, elen, blen;
 	int64_t message;
 
 	phrase = forum_phrase(r->account.display);
@@ -1419,13 +1398,13 @@ forum_build(struct forum_req *r, const char *subject, const char *text,
 		msg_add(m, extra_name, extra_value);
 	msg_add(m, "MIME-Version", "1.0");
 	msg_add(m, "Content-Type", "text/plain; charset=utf-8");
-	body = forum_crlf(text);
+	body = msg_text_body(text, &blen);
 	for (line = body; *line != '\0'; line += strcspn(line, "\n") + 1)
 		if (strcspn(line, "\r\n") > MSG_LINE_MAX - 2 ||
 		    line[strcspn(line, "\n")] == '\0')
 			break;
 	if (*line != '\0') {
-		enc = mime_encode("quoted-printable", body, strlen(body),
+		enc = mime_encode("quoted-printable", body, blen,
 		    &elen);
 		cte = "quoted-printable";
 	}
@@ -1434,7 +1413,7 @@ forum_build(struct forum_req *r, const char *subject, const char *text,
 	if (enc != NULL)
 		msg_set_body(m, enc, elen);
 	else
-		msg_set_body(m, body, strlen(body));
+		msg_set_body(m, body, blen);
 	raw = msg_build(m, len_r);
 	free(enc);
 	free(body);
@@ -1565,112 +1544,91 @@ forum_post_out(struct forum_req *r, const struct forum_board *b,
 	return 0;
 }
 
+/* What a posting form makes. */
+enum forum_compose {
+	FORUM_NEW,		/* a topic */
+	FORUM_REPLY,		/* a reply to p */
+	FORUM_EDIT		/* a new text for p (RFC 5536 section 3.2.12:
+				   a Supersedes, which news servers put in
+				   the old one's place; the forum takes it
+				   as the post's new text) */
+};
+
+/*
+ * The form for a topic, a reply or an edit, or what it sent: checked,
+ * made a message and sent on.  1 when the request waits for the router.
+ */
+static int
+forum_compose(struct forum_req *r, enum forum_compose kind,
+    const struct forum_board *b, const struct forum_post *p)
+{
+	static const char *const titles[] = { "New topic", "Reply", "Edit" };
+	const char *subject, *body, *error;
+	char *action, *raw, *msgid, *quote = NULL, *re = NULL;
+	size_t len;
+	int rc = 0;
+
+	action = kind == FORUM_NEW ? xasprintf("/b/%s/new", b->name) :
+	    xasprintf("/p/%lld/%s", (long long)p->id, kind == FORUM_REPLY ?
+	    "reply" : "edit");
+	if (forum_may_post(r) == -1) {
+		;
+	} else if (kind == FORUM_EDIT && p->account != r->account.id) {
+		forum_message(r, 403, "Forbidden", "Not yours",
+		    "Only its author can edit a post.");
+	} else if (!r->post) {
+		if (kind == FORUM_REPLY) {
+			quote = forum_quote(p->author, p->body,
+			    strlen(p->body));
+			re = strncasecmp(p->subject, "Re:", 3) == 0 ?
+			    xstrdup(p->subject) : xasprintf("Re: %s",
+			    p->subject);
+		}
+		forum_form_post(r, action, titles[kind], kind == FORUM_NEW ?
+		    "" : re != NULL ? re : p->subject, kind == FORUM_NEW ? "" :
+		    quote != NULL ? quote : p->body, NULL, 200);
+	} else if (forum_post_fields(r, &subject, &body, &error) == -1) {
+		forum_form_post(r, action, titles[kind], subject, body, error,
+		    400);
+	} else {
+		raw = forum_build(r, subject, body, kind == FORUM_REPLY ? p :
+		    NULL, kind == FORUM_EDIT ? "Supersedes" : NULL,
+		    kind == FORUM_EDIT ? p->msgid : NULL, &msgid, &len);
+		/* An edit of a post that was approved is not held again. */
+		rc = kind == FORUM_EDIT ? forum_send(r, b->name, raw, len) :
+		    forum_post_out(r, b, raw, len);
+		free(raw);
+		free(msgid);
+	}
+	free(action);
+	free(quote);
+	free(re);
+	return rc;
+}
+
 static int
 forum_do_new(struct forum_req *r, const char *name)
 {
 	struct forum_board b;
-	const char *subject, *body, *error;
-	char *action, *raw, *msgid;
-	size_t len;
 	int rc;
 
 	if (forum_find_board(r, name, &b) == -1)
 		return 0;
-	action = xasprintf("/b/%s/new", b.name);
-	if (forum_may_post(r) == -1) {
-		rc = 0;
-	} else if (!r->post) {
-		forum_form_post(r, action, "New topic", "", "", NULL, 200);
-		rc = 0;
-	} else if (forum_post_fields(r, &subject, &body, &error) == -1) {
-		forum_form_post(r, action, "New topic", subject, body, error,
-		    400);
-		rc = 0;
-	} else {
-		raw = forum_build(r, subject, body, NULL, NULL, NULL, &msgid,
-		    &len);
-		rc = forum_post_out(r, &b, raw, len);
-		free(raw);
-		free(msgid);
-	}
-	free(action);
+	rc = forum_compose(r, FORUM_NEW, &b, NULL);
 	forum_board_free(&b, 1);
 	return rc;
 }
 
 static int
-forum_do_reply(struct forum_req *r, int64_t id)
+forum_do_post(struct forum_req *r, int64_t id, enum forum_compose kind)
 {
 	struct forum_post p;
 	struct forum_board b;
-	const char *subject, *body, *error;
-	char *action, *raw, *msgid, *quote, *re;
-	size_t len;
-	int rc = 0;
+	int rc;
 
 	if (forum_find_post(r, id, &p, &b) == -1)
 		return 0;
-	action = xasprintf("/p/%lld/reply", (long long)id);
-	if (forum_may_post(r) == -1) {
-		;
-	} else if (!r->post) {
-		quote = forum_quote(p.author, p.body, strlen(p.body));
-		re = strncasecmp(p.subject, "Re:", 3) == 0 ?
-		    xstrdup(p.subject) : xasprintf("Re: %s", p.subject);
-		forum_form_post(r, action, "Reply", re, quote, NULL, 200);
-		free(quote);
-		free(re);
-	} else if (forum_post_fields(r, &subject, &body, &error) == -1) {
-		forum_form_post(r, action, "Reply", subject, body, error, 400);
-	} else {
-		raw = forum_build(r, subject, body, &p, NULL, NULL, &msgid,
-		    &len);
-		rc = forum_post_out(r, &b, raw, len);
-		free(raw);
-		free(msgid);
-	}
-	free(action);
-	forum_post_free(&p, 1);
-	forum_board_free(&b, 1);
-	return rc;
-}
-
-/*
- * An edit: a new message that supersedes the post (RFC 5536 section
- * 3.2.12), which news servers put in its place; the forum takes it as the
- * post's new text, the list gets it as a correction.
- */
-static int
-forum_do_edit(struct forum_req *r, int64_t id)
-{
-	struct forum_post p;
-	struct forum_board b;
-	const char *subject, *body, *error;
-	char *action, *raw, *msgid;
-	size_t len;
-	int rc = 0;
-
-	if (forum_find_post(r, id, &p, &b) == -1)
-		return 0;
-	action = xasprintf("/p/%lld/edit", (long long)id);
-	if (forum_may_post(r) == -1) {
-		;
-	} else if (p.account != r->account.id) {
-		forum_message(r, 403, "Forbidden", "Not yours",
-		    "Only its author can edit a post.");
-	} else if (!r->post) {
-		forum_form_post(r, action, "Edit", p.subject, p.body, NULL,
-		    200);
-	} else if (forum_post_fields(r, &subject, &body, &error) == -1) {
-		forum_form_post(r, action, "Edit", subject, body, error, 400);
-	} else {
-		raw = forum_build(r, subject, body, NULL, "Supersedes",
-		    p.msgid, &msgid, &len);
-		rc = forum_send(r, b.name, raw, len);
-		free(raw);
-		free(msgid);
-	}
-	free(action);
+	rc = forum_compose(r, kind, &b, &p);
 	forum_post_free(&p, 1);
 	forum_board_free(&b, 1);
 	return rc;
@@ -2004,9 +1962,9 @@ forum_route(struct forum_req *r)
 	if (sscanf(p, "/p/%lld/%31[a-z]%n", &id, rest, &n) == 2 &&
 	    p[n] == '\0') {
 		if (strcmp(rest, "reply") == 0)
-			return forum_do_reply(r, id);
+			return forum_do_post(r, id, FORUM_REPLY);
 		if (strcmp(rest, "edit") == 0)
-			return forum_do_edit(r, id);
+			return forum_do_post(r, id, FORUM_EDIT);
 		if (strcmp(rest, "delete") == 0 && r->post)
 			return forum_do_delete(r, id);
 	}

@@ -88,6 +88,44 @@ mailout_rewrite_from(const struct conf *conf, const struct conf_channel *c,
 	free(addr);
 }
 
+/*
+ * Mail cannot be edited: a message that supersedes another (RFC 5536
+ * section 3.2.12) reaches the list as a correction, in the thread of
+ * the message it corrects.
+ */
+static void
+mailout_correction(struct msg *msg)
+{
+	char *v, *old, *subject, *tmp, *refs;
+
+	if ((v = msg_get_unfolded(msg, "Supersedes")) == NULL)
+		return;
+	old = msgid_extract(v);
+	free(v);
+	if (old == NULL)
+		return;
+	subject = msg_subject(msg);
+	if (subject == NULL || strncasecmp(subject, "Correction:", 11) != 0) {
+		tmp = xasprintf("Correction: %s", subject != NULL ? subject :
+		    "");
+		v = rfc2047_encode(tmp, "Subject");
+		msg_set(msg, "Subject", v);
+		free(v);
+		free(tmp);
+	}
+	free(subject);
+	refs = msg_get_unfolded(msg, "References");
+	if (refs == NULL || strstr(refs, old) == NULL) {
+		tmp = refs != NULL ? xasprintf("%s %s", refs, old) :
+		    xstrdup(old);
+		msg_set(msg, "References", tmp);
+		free(tmp);
+	}
+	msg_set(msg, "In-Reply-To", old);
+	free(refs);
+	free(old);
+}
+
 char *
 mailout_shape(const struct conf *conf, const struct conf_channel *c,
     const char *raw, size_t len, size_t *len_r, const char **err_r)
@@ -98,6 +136,7 @@ mailout_shape(const struct conf *conf, const struct conf_channel *c,
 
 	if (msg_parse(raw, len, &msg, err_r) == -1)
 		return NULL;
+	mailout_correction(msg);
 	for (i = 0; mailout_drop[i] != NULL; i++)
 		msg_remove(msg, mailout_drop[i]);
 	msg_set(msg, "To", c->list);

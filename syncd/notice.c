@@ -93,9 +93,8 @@ notice_post(struct notice *n, const char *group, const char *key,
 	const struct conf *conf = n->conf;
 	struct router_input in;
 	struct msg *m;
-	char *v, *msgid, *raw, *text, *o;
-	const char *s;
-	size_t len;
+	char *v, *msgid, *raw, *text;
+	size_t len, tlen;
 
 	if (group == NULL)
 		group = conf->notice_group;
@@ -130,21 +129,8 @@ notice_post(struct notice *n, const char *group, const char *key,
 	msg_add(m, "MIME-Version", "1.0");
 	msg_add(m, "Content-Type", "text/plain; charset=utf-8");
 	msg_add(m, "Content-Transfer-Encoding", "8bit");
-	/* Lines end in CRLF; a line of the body is never over 998. */
-	text = xmalloc(2 * strlen(body) + 3);
-	for (s = body, o = text; *s != '\0'; s++) {
-		if (*s == '\r')
-			continue;
-		if (*s == '\n')
-			*o++ = '\r';
-		*o++ = *s;
-	}
-	if (o == text || o[-1] != '\n') {
-		*o++ = '\r';
-		*o++ = '\n';
-	}
-	*o = '\0';
-	msg_set_body(m, text, (size_t)(o - text));
+	text = msg_text_body(body, &tlen);
+	msg_set_body(m, text, tlen);
 	raw = msg_build(m, &len);
 	msg_free(&m);
 	free(text);

@@ -93,6 +93,29 @@ test_shape(void **state)
 	conf_unref(&conf);
 }
 
+/* An edit reaches the list as a correction, in the original's thread. */
+static void
+test_correction(void **state)
+{
+	struct conf *conf = load();
+	struct msg *msg = shape(conf, "a@lists.example",
+	    "From: A <a@example.org>\r\n"
+	    "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n"
+	    "Message-ID: <v2@example.org>\r\n"
+	    "References: <root@example.org>\r\n"
+	    "Supersedes: <v1@example.org>\r\n\r\nBetter.\r\n");
+	char *subject = msg_subject(msg);
+
+	assert_string_equal(subject, "Correction: Grüße");
+	assert_null(msg_get(msg, "Supersedes"));
+	assert_string_equal(msg_get(msg, "References"),
+	    "<root@example.org> <v1@example.org>");
+	assert_string_equal(msg_get(msg, "In-Reply-To"), "<v1@example.org>");
+	free(subject);
+	msg_free(&msg);
+	conf_unref(&conf);
+}
+
 static void
 test_rewrite(void **state)
 {
@@ -171,6 +194,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shape),
+		cmocka_unit_test(test_correction),
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_notice),
 	};

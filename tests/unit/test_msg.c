@@ -628,10 +628,28 @@ test_corpus(void **state)
 	msg_free(&msg);
 }
 
+/* Typed text as a body: CRLF line ends, no white space at the end. */
+static void
+test_text_body(void **state)
+{
+	size_t len;
+	char *b;
+
+	(void)state;
+	b = msg_text_body("a\nb\r\n\n  \n", &len);
+	assert_string_equal(b, "a\r\nb\r\n");
+	assert_int_equal(len, 6);
+	free(b);
+	b = msg_text_body("", &len);
+	assert_string_equal(b, "\r\n");
+	free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_body),
 		cmocka_unit_test(test_roundtrip_crlf),
 		cmocka_unit_test(test_roundtrip_lf),
 		cmocka_unit_test(test_fields),
