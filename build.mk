@@ -26,7 +26,7 @@ COMMON_OBJS = common/file.o common/log.o common/xmalloc.o common/msg.o \
 SYNCD_OBJS = syncd/conf.o syncd/store.o syncd/router.o syncd/outbox.o \
 	syncd/control.o syncd/maildir.o syncd/worker.o syncd/tls.o \
 	syncd/dotdata.o syncd/listen.o syncd/cron.o syncd/notice.o \
-	syncd/jobs.o syncd/metrics.o
+	syncd/jobs.o syncd/metrics.o syncd/describe.o
 
 # The news side.
 NNTP_OBJS = nntp/wildmat.o nntp/nntp_auth.o nntp/nntp_article.o \
@@ -55,7 +55,7 @@ SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_worker tests/unit/test_wildmat tests/unit/test_nntp \
 	tests/unit/test_blacklist tests/unit/test_reactor tests/unit/test_mailout \
 	tests/unit/test_smtp_check tests/unit/test_forum_render \
-	tests/unit/test_metrics tests/unit/test_cron
+	tests/unit/test_metrics tests/unit/test_cron tests/unit/test_describe
 # Those of migrate/ link its objects.
 MIGRATE_TESTS = tests/unit/test_migrate
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS) $(MIGRATE_TESTS)

@@ -672,6 +672,8 @@ void
 forum_set_conf(struct forum *f, struct conf *conf, struct transport *mail)
 {
 	struct conf_channel *c;
+	char *desc;
+	int rc;
 
 	conf_unref(&f->conf);
 	f->conf = conf_ref(conf);
@@ -680,8 +682,12 @@ forum_set_conf(struct forum *f, struct conf *conf, struct transport *mail)
 	TAILQ_FOREACH(c, &conf->channels, entry) {
 		if (c->board == NULL)
 			continue;
-		if (forum_db_board_set(f->db, c->board, c->description,
-		    c->newsgroup, c->list, c->moderated) == -1)
+		/* The list's own description first (describe.c). */
+		desc = store_description(f->store, c->name);
+		rc = forum_db_board_set(f->db, c->board, desc != NULL ? desc :
+		    c->description, c->newsgroup, c->list, c->moderated);
+		free(desc);
+		if (rc == -1)
 			log_warnx("event=forum-board board=%s error=%s",
 			    c->board, log_q("could not write the forum's"
 			    " database"));

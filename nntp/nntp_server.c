@@ -803,7 +803,7 @@ nntp_cmd_list(struct nntp_session *s, char **args, int nargs)
 	const char *kw = nargs > 1 ? args[1] : "ACTIVE";
 	const char *wm = nargs > 2 ? args[2] : NULL;
 	size_t n = 0, i;
-	char line[1024];
+	char line[1024], *desc;
 	FILE *fp;
 
 	if (wm != NULL && !wildmat_valid(wm)) {
@@ -866,10 +866,14 @@ nntp_cmd_list(struct nntp_session *s, char **args, int nargs)
 		for (g = NULL, i = 0; i < n; i++)
 			if (strcmp(groups[i].name, c->newsgroup) == 0)
 				g = &groups[i];
-		if (strcasecmp(kw, "NEWSGROUPS") == 0)
+		if (strcasecmp(kw, "NEWSGROUPS") == 0) {
+			/* The list's own description first (describe.c). */
+			desc = store_description(s->srv->store, c->name);
 			evbuffer_add_printf(out, "%s\t%s\r\n", c->newsgroup,
-			    c->description != NULL ? c->description : "");
-		else if (strcasecmp(kw, "ACTIVE.TIMES") == 0)
+			    desc != NULL ? desc : c->description != NULL ?
+			    c->description : "");
+			free(desc);
+		} else if (strcasecmp(kw, "ACTIVE.TIMES") == 0)
 			evbuffer_add_printf(out, "%s %lld syncd\r\n",
 			    c->newsgroup, g != NULL ? (long long)g->created :
 			    0LL);

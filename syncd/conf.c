@@ -208,6 +208,7 @@ static const struct conf_keyword conf_keywords[] = {
 	NUMBER("notice-interval", T_DURATION, G(notice_interval), 60,
 	    7 * DAY, 3600),
 	STRING("changes-file", CTX_GLOBAL, T_PATH, G(changes_file), 0),
+	STRING("mailman-rest", CTX_GLOBAL, T_URL, G(mailman_rest), 0),
 	CUSTOM("job", job, 2, 6, CONF_MULTI),
 
 	STRING("newsgroup", CTX_CHANNEL, T_NEWSGROUP, C(newsgroup), 0),

@@ -122,6 +122,14 @@ static const char *store_schema[] = {
 	 * stays, so that it is not taken again, but is served no more.
 	 */
 	"ALTER TABLE message ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 4 -> 5: a channel's description as its list has it (Mailman's
+	 * REST API), ahead of the configuration's.
+	 */
+	"CREATE TABLE description ("
+	"  channel TEXT PRIMARY KEY,"
+	"  text TEXT NOT NULL,"
+	"  updated INTEGER NOT NULL);",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof(store_schema) / sizeof(store_schema[0])))
@@ -147,6 +155,9 @@ enum store_stmt {
 	S_SWEEP,
 	S_LAST_IN,
 	S_LAST_OUT,
+	S_DESCRIPTION,
+	S_DESCRIPTION_SET,
+	S_DESCRIPTION_CLEAR,
 	S_OUTBOX_DUE,
 	S_OUTBOX_TARGETS,
 	S_OUTBOX_MAX_ID,
@@ -194,6 +205,11 @@ static const char *store_sql[S_MAX] = {
 	    " WHERE name = ?1",
 	[S_SWEEP] = "DELETE FROM outbox WHERE state = 1 AND updated < ?1",
 	[S_LAST_IN] = "SELECT source, max(arrived) FROM message GROUP BY source",
+	[S_DESCRIPTION] = "SELECT text FROM description WHERE channel = ?1",
+	[S_DESCRIPTION_SET] = "INSERT INTO description (channel, text, updated)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (channel) DO UPDATE SET"
+	    " text = excluded.text, updated = excluded.updated",
+	[S_DESCRIPTION_CLEAR] = "DELETE FROM description WHERE channel = ?1",
 	[S_LAST_OUT] = "SELECT target, max(updated) FROM outbox WHERE state = 1"
 	    " GROUP BY target",
 	[S_RELEASE] = "UPDATE message SET held = 0 WHERE msgid = ?1"
@@ -1188,6 +1204,42 @@ store_last(struct store *store, time_t in[SIDE_MAX], time_t out[SIDE_MAX])
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_read_error(store, st);
+	return 0;
+}
+
+char *
+store_description(struct store *store, const char *channel)
+{
+	sqlite3_stmt *st = store_stmt(store, S_DESCRIPTION);
+	char *text = NULL;
+	int rc;
+
+	store_bind_text(st, 1, channel);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		text = store_column_text(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_read_error(store, st);
+	return text;
+}
+
+int
+store_description_set(struct store *store, const char *channel,
+    const char *text)
+{
+	sqlite3_stmt *st = store_stmt(store, text != NULL ? S_DESCRIPTION_SET :
+	    S_DESCRIPTION_CLEAR);
+
+	store_bind_text(st, 1, channel);
+	if (text != NULL) {
+		store_bind_text(st, 2, text);
+		sqlite3_bind_int64(st, 3, time(NULL));
+	}
+	if (store_step_done(st) != SQLITE_OK) {
+		log_warnx("event=store-write error=%s",
+		    log_q(sqlite3_errmsg(store->db)));
+		return -1;
+	}
 	return 0;
 }
 

@@ -272,7 +272,21 @@ syncd_run_job(void *arg, const char *name, char **result_r)
 	return jobs_start(sd->jobs, name, result_r);
 }
 
-/* Job descriptions: the boards take the channels' descriptions again. */
+/* The descriptions are in: the boards take them. */
+static void
+syncd_described(void *arg, int ok, const char *result)
+{
+	struct syncd *sd = arg;
+
+	if (sd->forum != NULL)
+		forum_set_conf(sd->forum, sd->conf, sd->forum_mail);
+	jobs_done(sd->jobs, "descriptions", ok, result);
+}
+
+/*
+ * Job descriptions: from Mailman's REST API where mailman-rest is set,
+ * else the configuration's; into the boards and LIST NEWSGROUPS.
+ */
 static int
 syncd_job_descriptions(void *arg, char **result_r)
 {
@@ -280,12 +294,19 @@ syncd_job_descriptions(void *arg, char **result_r)
 	const struct conf_channel *c;
 	int n = 0;
 
-	TAILQ_FOREACH(c, &sd->conf->channels, entry)
-		if (c->description != NULL)
-			n++;
+	if (sd->conf->mailman_rest != NULL) {
+		describe_run(sd->base, sd->store, sd->conf, syncd_described, sd);
+		return JOB_LATER;
+	}
+	TAILQ_FOREACH(c, &sd->conf->channels, entry) {
+		if (store_description_set(sd->store, c->name, NULL) == -1) {
+			*result_r = xstrdup("could not write the store");
+			return -1;
+		}
+		n += c->description != NULL;
+	}
 	if (sd->forum != NULL)
 		forum_set_conf(sd->forum, sd->conf, sd->forum_mail);
-	/* LIST NEWSGROUPS reads the running configuration. */
 	*result_r = xasprintf("%d descriptions from the configuration", n);
 	return 0;
 }

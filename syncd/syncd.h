@@ -177,6 +177,7 @@ struct conf {
 	long long	 notice_peer_down;
 	long long	 notice_interval;
 	char		*changes_file;
+	char		*mailman_rest;	/* Mailman 3's REST API, or NULL */
 	/* Schedules other than the defaults (jobs.c). */
 	struct conf_job	*jobs;
 	size_t		 njobs;
@@ -366,6 +367,11 @@ int		 store_expire(struct store *, const char *group, time_t before);
 /* The last arrival from each side, and the last delivery to each. */
 int		 store_last(struct store *, time_t in[SIDE_MAX],
 		    time_t out[SIDE_MAX]);
+/* A channel's description from its list, or NULL (caller frees). */
+char		*store_description(struct store *, const char *channel);
+/* Keep one (text NULL: forget it, the configuration's counts again). */
+int		 store_description_set(struct store *, const char *channel,
+		    const char *text);
 /* Forget delivered rows last touched before before; how many, or -1. */
 int		 store_outbox_sweep(struct store *, time_t before);
 /* Rows in state (or all states when state < 0), newest first. */
@@ -693,6 +699,17 @@ void		 notice_outcome(struct notice *, const struct outbox_row *,
 void		 notice_peers(struct notice *, struct evbuffer *out, int json);
 /* The summary job: counts, queues, dead letters. */
 int		 notice_summary(struct notice *, char **result_r);
+
+/* describe.c: the lists' descriptions from Mailman 3's REST API. */
+typedef void	(*describe_done_fn)(void *arg, int ok, const char *result);
+/*
+ * Ask mailman-rest for each channel's list and keep its description in
+ * the store; done hears how it went, later.
+ */
+void		 describe_run(struct event_base *, struct store *,
+		    const struct conf *, describe_done_fn done, void *arg);
+/* The decoded string member name of a JSON object, or NULL. */
+char		*describe_json_member(const char *json, const char *name);
 
 /* jobs.c: named periodic jobs ("job NAME SCHEDULE"). */
 struct jobs;

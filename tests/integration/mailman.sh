@@ -258,6 +258,18 @@ else
 fi
 check "the gateway's copy comes back" wait_for 30 pf_sent "$MID_C" "$GW" "$GWLMTP"
 check_eq "and is not taken again" 1 "$($MMTOOL count "$NNTP" pirates.de.test "$MID_C")"
+
+# The list's description, from Mailman's REST API, for LIST NEWSGROUPS.
+check_eq "Mailman takes a description for the list" 204 \
+    "$($MMTOOL describe "$MMREST" "$LISTID" 'Die Testliste – für alle Tests' 2>&1)"
+sed -i "s|^hostname .*|&\nmailman-rest http://restadmin:restpass@127.0.0.1:$MMREST/3.1|" "$C"
+"$SYNCCTL" -c "$C" reload > /dev/null
+"$SYNCCTL" -c "$C" run-job descriptions > "$T/describe.out" 2>&1
+check_eq "run-job descriptions starts" 0 "$?"
+check "and takes the description from Mailman" wait_for 10 sh -c \
+    "'$SYNCCTL' -c '$C' jobs | grep -q '^descriptions .* ok: 1 descriptions from Mailman, 1 from the configuration\$'"
+check_eq "LIST NEWSGROUPS says what Mailman says" "Die Testliste – für alle Tests" \
+    "$($MMTOOL groups "$NNTP" pirates.de.test)"
 stop_syncd
 check_eq "syncd stops cleanly again" 0 "$SYNCD_STATUS"
 t2=$(date +%s)

@@ -7,6 +7,9 @@
 #                                              carry that Message-ID
 #   mailman_tool.py held PORT LIST-ID          the messages Mailman holds
 #                                              for the list, and why (REST)
+#   mailman_tool.py describe PORT LIST-ID TEXT set the list's description
+#                                              (REST)
+#   mailman_tool.py groups PORT GROUP          LIST NEWSGROUPS GROUP
 
 import base64
 import json
@@ -50,9 +53,27 @@ def held(port, list_id):
         print("nothing held")
 
 
+def describe(port, list_id, text):
+    req = urllib.request.Request(
+        "http://127.0.0.1:%s/3.1/lists/%s/config" % (port, list_id),
+        data=json.dumps({"description": text}).encode(), method="PATCH")
+    auth = base64.b64encode(b"restadmin:restpass").decode()
+    req.add_header("Authorization", "Basic " + auth)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        print(r.status)
+
+
+def groups(port, group):
+    s = nntplib.NNTP("127.0.0.1", int(port))
+    print(s.descriptions(group)[1].get(group, ""))
+    s.quit()
+
+
 try:
     verb, args = sys.argv[1], sys.argv[2:]
-    {"smtp": smtp, "count": count, "held": held}[verb](*args)
+    {"smtp": smtp, "count": count, "held": held, "describe": describe,
+     "groups": groups}[verb](*args)
 except (smtplib.SMTPException, nntplib.NNTPError, OSError) as e:
     print(e)
     sys.exit(1)
