@@ -371,21 +371,71 @@ out:
 	return result;
 }
 
-/* The transport of the forum side ("deliver forum builtin"). */
+/*
+ * The transport of the forum side ("deliver forum builtin").  What the
+ * outbox hands over in one turn of the loop is stored in one transaction
+ * (one fsync, not one per post), and each delivery hears its outcome
+ * after that commit, as the store's group commit does it.
+ */
+
+struct forum_queued {
+	struct delivery	*d;
+	int		 result;
+	char		*err;
+	TAILQ_ENTRY(forum_queued) entry;
+};
+
+static void
+forum_flush(evutil_socket_t fd, short events, void *arg)
+{
+	struct forum *f = arg;
+	TAILQ_HEAD(, forum_queued) batch = TAILQ_HEAD_INITIALIZER(batch);
+	struct forum_queued *q;
+	const char *board;
+	int open;
+
+	(void)fd;
+	(void)events;
+	TAILQ_CONCAT(&batch, &f->queued, entry);
+	open = forum_db_batch_begin(f->db) == 0;
+	TAILQ_FOREACH(q, &batch, entry) {
+		if (!open) {
+			q->result = DELIVERY_TEMPFAIL;
+			q->err = xstrdup("could not write the forum's"
+			    " database");
+			continue;
+		}
+		board = q->d->row->target + strcspn(q->d->row->target, ":");
+		if (*board == ':')
+			board++;
+		q->result = forum_take(f, board, q->d->raw, q->d->len, -1, 0,
+		    &q->err);
+	}
+	if (open && forum_db_batch_end(f->db) == -1)
+		TAILQ_FOREACH(q, &batch, entry)
+			if (q->result == DELIVERY_OK) {
+				q->result = DELIVERY_TEMPFAIL;
+				q->err = xstrdup("could not commit the forum's"
+				    " database");
+			}
+	while ((q = TAILQ_FIRST(&batch)) != NULL) {
+		TAILQ_REMOVE(&batch, q, entry);
+		q->d->done(q->d, q->result, q->err);
+		free(q->err);
+		free(q);
+	}
+}
 
 static void
 forum_transport_deliver(struct transport *t, struct delivery *d)
 {
 	struct forum *f = t->priv;
-	const char *board = d->row->target + strcspn(d->row->target, ":");
-	enum delivery_result r;
-	char *err;
+	struct forum_queued *q = xcalloc(1, sizeof(*q));
 
-	if (*board == ':')
-		board++;
-	r = forum_take(f, board, d->raw, d->len, -1, 0, &err);
-	d->done(d, r, err);
-	free(err);
+	q->d = d;
+	if (TAILQ_EMPTY(&f->queued))
+		event_active(f->flush, 0, 0);
+	TAILQ_INSERT_TAIL(&f->queued, q, entry);
 }
 
 static void
@@ -660,7 +710,10 @@ forum_new(struct event_base *base, struct store *store,
 	f->store = store;
 	f->router = router;
 	TAILQ_INIT(&f->mails);
+	TAILQ_INIT(&f->queued);
+	f->flush = event_new(base, -1, 0, forum_flush, f);
 	if ((f->db = forum_db_open(data_dir, err_r)) == NULL) {
+		event_free(f->flush);
 		free(f);
 		return NULL;
 	}
@@ -699,10 +752,17 @@ forum_free(struct forum **fp)
 {
 	struct forum *f = *fp;
 	struct forum_mail *m;
+	struct forum_queued *q;
 
 	if (f == NULL)
 		return;
 	forum_http_stop(f);
+	/* Deliveries not stored stay pending in the outbox for next time. */
+	while ((q = TAILQ_FIRST(&f->queued)) != NULL) {
+		TAILQ_REMOVE(&f->queued, q, entry);
+		free(q);
+	}
+	event_free(f->flush);
 	while ((m = TAILQ_FIRST(&f->mails)) != NULL)
 		forum_mail_free(m);
 	forum_db_close(&f->db);

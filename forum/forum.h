@@ -24,7 +24,9 @@ struct transport;
 struct forum_db;
 struct forum_account;
 struct forum_mail;
+struct forum_queued;
 struct forum_limit;
+struct event;
 
 /*
  * The forum in syncd: its database, its HTTP server, its mail.  Shared by
@@ -39,6 +41,9 @@ struct forum {
 	struct forum_db	*db;
 	struct transport *mail;		/* forum-mail; syncd owns it */
 	TAILQ_HEAD(, forum_mail) mails;
+	/* Deliveries waiting for this loop turn's one transaction. */
+	TAILQ_HEAD(, forum_queued) queued;
+	struct event	*flush;
 	struct evhttp	*http;		/* syncd's */
 	struct forum_limit *limits;	/* login and posting rates */
 	size_t		 nlimits;
@@ -266,6 +271,13 @@ struct forum_account {
 /* Open or create (and upgrade) dir/forum.db; NULL and why. */
 struct forum_db	*forum_db_open(const char *dir, char **err_r);
 void		 forum_db_close(struct forum_db **);
+/*
+ * One transaction for many writes, one fsync for all: what is written
+ * until forum_db_batch_end (0, or -1 when none of it was kept) is
+ * durable together.
+ */
+int		 forum_db_batch_begin(struct forum_db *);
+int		 forum_db_batch_end(struct forum_db *);
 /* Fault injection for tests: the next n write transactions fail. */
 void		 forum_db_fail_writes(struct forum_db *, int n);
 /* Create or update a board from its channel. */

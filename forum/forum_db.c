@@ -38,6 +38,7 @@ struct forum_db {
 	} stmts[FORUM_DB_STMTS];
 	size_t		 nstmts;
 	int		 fail_writes;	/* fault injection */
+	int		 batch;		/* in forum_db_batch's transaction */
 };
 
 static const char *const forum_db_schema[] = {
@@ -304,6 +305,10 @@ forum_db_fail_writes(struct forum_db *fd, int n)
 	fd->fail_writes = n;
 }
 
+/*
+ * A write transaction, or inside a batch a savepoint of its own: one
+ * post that fails takes back only what it wrote.
+ */
 static int
 forum_db_begin(struct forum_db *fd)
 {
@@ -313,13 +318,39 @@ forum_db_begin(struct forum_db *fd)
 		    log_q("injected write failure"));
 		return -1;
 	}
-	return forum_db_exec(fd, "BEGIN IMMEDIATE", NULL);
+	return forum_db_exec(fd, fd->batch ? "SAVEPOINT one" :
+	    "BEGIN IMMEDIATE", NULL);
 }
 
 static int
 forum_db_end(struct forum_db *fd, int ok)
 {
+	if (fd->batch) {
+		if (ok && forum_db_exec(fd, "RELEASE one", NULL) == 0)
+			return 0;
+		forum_db_exec(fd, "ROLLBACK TO one; RELEASE one", NULL);
+		return -1;
+	}
 	if (ok && forum_db_exec(fd, "COMMIT", NULL) == 0)
+		return 0;
+	forum_db_exec(fd, "ROLLBACK", NULL);
+	return -1;
+}
+
+int
+forum_db_batch_begin(struct forum_db *fd)
+{
+	if (forum_db_exec(fd, "BEGIN IMMEDIATE", NULL) == -1)
+		return -1;
+	fd->batch = 1;
+	return 0;
+}
+
+int
+forum_db_batch_end(struct forum_db *fd)
+{
+	fd->batch = 0;
+	if (forum_db_exec(fd, "COMMIT", NULL) == 0)
 		return 0;
 	forum_db_exec(fd, "ROLLBACK", NULL);
 	return -1;

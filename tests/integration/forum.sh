@@ -57,5 +57,18 @@ check "posts are still there after a restart" \
 # the forum's own posts added none.
 check_eq "every message is one post" 8 \
     "$(sqlite3 "$T/data/forum.db" 'SELECT count(*) FROM post' 2>&1)"
+
+# Posts stored in batches survive SIGKILL: no accepted message is lost
+# on the way to the board (the Message-ID makes each one post).
+i=0
+while [ $i -lt 100 ]; do
+	msg "$T/k$i" "<k$i@example.org>" "Newsgroups: pirates.de.test"
+	"$SYNCCTL" -c "$C" inject --source news "$T/k$i" > /dev/null
+	i=$((i + 1))
+done
+kill -KILL "$SYNCD_PID"
+wait "$SYNCD_PID" 2>/dev/null
+start_syncd "$C" || { not_ok "syncd starts after SIGKILL"; done_testing; exit 1; }
+check "after SIGKILL every accepted message reaches the board" wait_for 20 sh -c "[ \"\$(sqlite3 '$T/data/forum.db' \"SELECT count(*) FROM post WHERE msgid LIKE '<k%'\")\" = 100 ]"
 stop_syncd
 done_testing
