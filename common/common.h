@@ -144,6 +144,13 @@ time_t		 msg_date(const struct msg *);
  * each LF made CRLF, white space at the end dropped, one CRLF last.
  */
 char		*msg_text_body(const char *text, size_t *len_r);
+/*
+ * A message a program writes (RFC 3834: Auto-Submitted auto-generated):
+ * From, Subject (UTF-8, encoded as needed), Date now, Message-ID, and
+ * text as a UTF-8 text/plain body; the caller adds To or Newsgroups.
+ */
+struct msg	*msg_automated(const char *from, const char *subject,
+		    const char *msgid, const char *text);
 /* An RFC 5322 date-time for t at UTC offset off minutes. */
 char		*msg_date_string(time_t t, int off);
 /*

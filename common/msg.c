@@ -789,3 +789,30 @@ msg_text_body(const char *text, size_t *len_r)
 	*len_r = (size_t)(o - out);
 	return out;
 }
+
+struct msg *
+msg_automated(const char *from, const char *subject, const char *msgid,
+    const char *text)
+{
+	struct msg *m = msg_new();
+	char *v, *body;
+	size_t len;
+
+	msg_add(m, "From", from);
+	v = rfc2047_encode(subject, "Subject");
+	msg_add(m, "Subject", v);
+	free(v);
+	v = msg_date_string(time(NULL), 0);
+	msg_add(m, "Date", v);
+	free(v);
+	msg_add(m, "Message-ID", msgid);
+	/* RFC 3834 section 5: nobody should answer it automatically. */
+	msg_add(m, "Auto-Submitted", "auto-generated");
+	msg_add(m, "MIME-Version", "1.0");
+	msg_add(m, "Content-Type", "text/plain; charset=utf-8");
+	msg_add(m, "Content-Transfer-Encoding", "8bit");
+	body = msg_text_body(text, &len);
+	msg_set_body(m, body, len);
+	free(body);
+	return m;
+}

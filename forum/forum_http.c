@@ -1051,36 +1051,22 @@ static void
 forum_send_confirm(struct forum_req *r, const char *name, const char *addr,
     const char *token)
 {
-	struct msg *m = msg_new();
-	char *base = forum_base_url(r), *from, *body, *v, *msgid, *raw;
+	struct msg *m;
+	char *base = forum_base_url(r), *from, *body, *msgid, *raw;
 	size_t len;
 
 	from = r->f->conf->forum_sender != NULL ?
-	    xstrdup(r->f->conf->forum_sender) :
-	    xasprintf("forum@%s", r->f->conf->hostname);
+	    xasprintf("Forum <%s>", r->f->conf->forum_sender) :
+	    xasprintf("Forum <forum@%s>", r->f->conf->hostname);
 	msgid = msgid_generate(r->f->conf->hostname);
-	v = xasprintf("Forum <%s>", from);
-	msg_add(m, "From", v);
-	free(v);
-	msg_add(m, "To", addr);
-	v = rfc2047_encode("Confirm your forum account", "Subject");
-	msg_add(m, "Subject", v);
-	free(v);
-	v = msg_date_string(time(NULL), 0);
-	msg_add(m, "Date", v);
-	free(v);
-	msg_add(m, "Message-ID", msgid);
-	msg_add(m, "Auto-Submitted", "auto-generated");
-	msg_add(m, "MIME-Version", "1.0");
-	msg_add(m, "Content-Type", "text/plain; charset=utf-8");
-	msg_add(m, "Content-Transfer-Encoding", "8bit");
-	body = xasprintf("Someone, probably you, registered the account %s\r\n"
-	    "on the forum at %s/ with this address.\r\n\r\n"
-	    "To confirm it, open this link within two days:\r\n\r\n"
-	    "  %s/confirm?token=%s\r\n\r\n"
-	    "If it was not you, do nothing: the account stays unconfirmed.\r\n",
+	body = xasprintf("Someone, probably you, registered the account %s\n"
+	    "on the forum at %s/ with this address.\n\n"
+	    "To confirm it, open this link within two days:\n\n"
+	    "  %s/confirm?token=%s\n\n"
+	    "If it was not you, do nothing: the account stays unconfirmed.\n",
 	    name, base, base, token);
-	msg_set_body(m, body, strlen(body));
+	m = msg_automated(from, "Confirm your forum account", msgid, body);
+	msg_add(m, "To", addr);
 	raw = msg_build(m, &len);
 	forum_mail(r->f, addr, msgid, raw, len);
 	free(body);

@@ -93,8 +93,8 @@ notice_post(struct notice *n, const char *group, const char *key,
 	const struct conf *conf = n->conf;
 	struct router_input in;
 	struct msg *m;
-	char *v, *msgid, *raw, *text;
-	size_t len, tlen;
+	char *v, *msgid, *raw;
+	size_t len;
 
 	if (group == NULL)
 		group = conf->notice_group;
@@ -106,34 +106,18 @@ notice_post(struct notice *n, const char *group, const char *key,
 		*err_r = xasprintf("no channel carries %s", group);
 		return -1;
 	}
-	m = msg_new();
 	msgid = key != NULL ? notice_msgid(conf, key) :
 	    msgid_generate(conf->hostname);
-	/* The news side puts our identity in front on the way out. */
-	msg_add(m, "Path", "not-for-mail");
 	v = conf->notice_from != NULL ? xasprintf("Syncom <%s>",
 	    conf->notice_from) : xasprintf("Syncom <syncd@%s>",
 	    conf->hostname);
-	msg_add(m, "From", v);
+	m = msg_automated(v, subject, msgid, body);
 	free(v);
-	msg_add(m, "Newsgroups", group);
-	v = rfc2047_encode(subject, "Subject");
-	msg_add(m, "Subject", v);
-	free(v);
-	v = msg_date_string(time(NULL), 0);
-	msg_add(m, "Date", v);
-	free(v);
-	msg_add(m, "Message-ID", msgid);
-	/* RFC 3834 section 5: nobody should answer it automatically. */
-	msg_add(m, "Auto-Submitted", "auto-generated");
-	msg_add(m, "MIME-Version", "1.0");
-	msg_add(m, "Content-Type", "text/plain; charset=utf-8");
-	msg_add(m, "Content-Transfer-Encoding", "8bit");
-	text = msg_text_body(body, &tlen);
-	msg_set_body(m, text, tlen);
+	msg_prepend(m, "Newsgroups", group);
+	/* The news side puts our identity in front on the way out. */
+	msg_prepend(m, "Path", "not-for-mail");
 	raw = msg_build(m, &len);
 	msg_free(&m);
-	free(text);
 
 	memset(&in, 0, sizeof(in));
 	in.source = SIDE_NEWS;
