@@ -105,6 +105,8 @@ void		 forum_mail(struct forum *, const char *rcpt, const char *msgid,
 /* Serve every page of http that nobody else serves (it stays syncd's). */
 void		 forum_http_start(struct forum *, struct evhttp *http);
 void		 forum_http_stop(struct forum *);
+/* Forget the sessions idle too long (job sweep): 0, or -1. */
+int		 forum_http_sweep(struct forum *);
 
 /* forum_render.c: what a post shows, made from the message it is. */
 

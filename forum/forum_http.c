@@ -2082,6 +2082,12 @@ forum_request(struct evhttp_request *req, void *arg)
 		forum_req_free(r);
 }
 
+int
+forum_http_sweep(struct forum *f)
+{
+	return forum_db_session_expire(f->db, time(NULL) - FORUM_SESSION_IDLE);
+}
+
 void
 forum_http_start(struct forum *f, struct evhttp *http)
 {

@@ -336,7 +336,10 @@ syncd_job_expire(void *arg, char **result_r)
 	return 0;
 }
 
-/* Job sweep: delivered outbox rows older than max-age are forgotten. */
+/*
+ * Job sweep: delivered outbox rows older than max-age are forgotten, and
+ * the forum's idle sessions.
+ */
 static int
 syncd_job_sweep(void *arg, char **result_r)
 {
@@ -348,7 +351,12 @@ syncd_job_sweep(void *arg, char **result_r)
 		*result_r = xstrdup("could not write the store");
 		return -1;
 	}
-	*result_r = xasprintf("%d delivered rows forgotten", n);
+	if (sd->forum != NULL && forum_http_sweep(sd->forum) == -1) {
+		*result_r = xstrdup("could not write the forum's database");
+		return -1;
+	}
+	*result_r = xasprintf("%d delivered rows forgotten, idle forum"
+	    " sessions ended", n);
 	return 0;
 }
 

@@ -124,6 +124,9 @@ check_eq "run-job summary succeeds" 0 "$?"
 check "and posts the summary" wait_for 5 once "Summary for "
 "$SYNCCTL" -c "$C" jobs > "$T/jobs.out"
 check "syncctl jobs shows its result" grep -q "^summary .* ok: posted: Summary for" "$T/jobs.out"
+"$SYNCCTL" -c "$C" run-job sweep > "$T/sweep.out"
+check "run-job sweep forgets delivered rows and idle sessions" \
+    grep -q "^[0-9]* delivered rows forgotten, idle forum sessions ended$" "$T/sweep.out"
 "$SYNCCTL" -c "$C" run-job nosuchjob > /dev/null 2>&1
 check_eq "an unknown job is refused" 1 "$?"
 
