@@ -293,7 +293,7 @@ forum_reply(struct forum_req *r, int code, const char *reason)
 	log_info("event=http request=%u peer=%s method=%s path=%s status=%d"
 	    " account=%lld", r->id, r->peer, r->post ? "POST" : "GET",
 	    log_q(r->path), code, (long long)r->account.id);
-	evhttp_send_reply(r->req, code, reason, r->out);
+	http_reply(r->req, code, reason, r->out);
 }
 
 /* A whole page that says one thing. */
@@ -320,7 +320,7 @@ forum_redirect(struct forum_req *r, const char *location)
 	log_info("event=http request=%u peer=%s method=%s path=%s status=303"
 	    " location=%s account=%lld", r->id, r->peer, r->post ? "POST" :
 	    "GET", log_q(r->path), log_q(location), (long long)r->account.id);
-	evhttp_send_reply(r->req, 303, "See Other", r->out);
+	http_reply(r->req, 303, "See Other", r->out);
 }
 
 /* Input. */
@@ -862,7 +862,7 @@ forum_page_attachment(struct forum_req *r, int64_t id, int part)
 	evbuffer_add(r->out, data, dlen);
 	log_info("event=http request=%u peer=%s method=GET path=%s status=200"
 	    " type=%s", r->id, r->peer, log_q(r->path), log_q(type));
-	evhttp_send_reply(r->req, 200, "OK", r->out);
+	http_reply(r->req, 200, "OK", r->out);
 	forum_post_free(&p, 1);
 	free(raw);
 	free(data);

@@ -1,7 +1,8 @@
 /*
  * listen.c: the sockets the sides' servers listen on, bound by syncd.c
  * before it drops its privileges, the names of the peers they accept,
- * and the connections the sides' clients open to their peers.
+ * the connections the sides' clients open to their peers, and the one
+ * way an HTTP listener answers.
  */
 
 #include <sys/socket.h>
@@ -17,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/http.h>
 
 #include "common.h"
 #include "syncd.h"
@@ -108,4 +111,26 @@ listen_connect(struct bufferevent *bev, const char *address)
 	    (int)res->ai_addrlen);
 	freeaddrinfo(res);
 	return rc;
+}
+
+void
+http_reply(struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *body)
+{
+	char len[32];
+
+	/*
+	 * libevent 2.1 sends a HEAD request the body too, which a client
+	 * keeping the connection reads as the start of the next answer:
+	 * say the length, send none (RFC 9110 section 9.3.2).
+	 */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+		evhttp_remove_header(evhttp_request_get_output_headers(req),
+		    "Content-Length");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", len);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
+	evhttp_send_reply(req, code, reason, body);
 }

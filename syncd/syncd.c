@@ -381,7 +381,7 @@ syncd_metrics(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	struct metrics_sources src;
 	struct evbuffer *out;
-	char *err = NULL, len[32];
+	char *err = NULL;
 	int code = 200;
 
 	if ((out = evbuffer_new()) == NULL)
@@ -412,13 +412,7 @@ syncd_metrics(struct evhttp_request *req, void *arg)
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	log_debug("event=http path=/metrics status=%d bytes=%zu", code,
 	    evbuffer_get_length(out));
-	if (method == EVHTTP_REQ_HEAD) {
-		/* libevent 2.1 would send the body after all: say its size. */
-		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(out));
-		evhttp_add_header(h, "Content-Length", len);
-		evbuffer_drain(out, evbuffer_get_length(out));
-	}
-	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 405 ?
+	http_reply(req, code, code == 200 ? "OK" : code == 405 ?
 	    "Method Not Allowed" : "Internal Server Error", out);
 	evbuffer_free(out);
 }

@@ -485,6 +485,11 @@ int		 listen_peer(const struct sockaddr *, char *name, size_t size);
  */
 int		 listen_connect(struct bufferevent *, const char *address);
 
+struct evhttp_request;
+/* Send an HTTP reply; for HEAD, its length without the body. */
+void		 http_reply(struct evhttp_request *, int code,
+		    const char *reason, struct evbuffer *body);
+
 /* dotdata.c: dot-terminated text, as NNTP articles and SMTP DATA come. */
 #define DOTDATA_LINE_MAX	(64 * 1024)
 enum dotdata_refusal {

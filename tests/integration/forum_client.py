@@ -129,6 +129,19 @@ ok("script-src" not in hdrs.get("content-security-policy", "x") and
 ok("<script" not in text and "http://" not in text.split("<body>")[0],
    "no script and nothing loaded from elsewhere")
 
+# HEAD: the headers, no body, and the connection goes on (RFC 9110 9.3.2).
+c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+c.request("HEAD", "/")
+r = c.getresponse()
+head_body = r.read()
+head_len = r.getheader("Content-Length")
+c.request("GET", "/b/test")
+r = c.getresponse()
+ok(head_body == b"" and head_len is not None and int(head_len) > 0 and
+   r.status == 200 and b"/b/test/new" in r.read(),
+   "HEAD says the length, sends no body, and keeps the connection usable")
+c.close()
+
 # Register, confirm, log in.
 status, text, csrf = b.form("/register")
 ok(status == 200 and csrf is not None, "the registration form has a CSRF token")
