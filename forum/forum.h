@@ -280,8 +280,6 @@ void		 forum_db_close(struct forum_db **);
  */
 int		 forum_db_batch_begin(struct forum_db *);
 int		 forum_db_batch_end(struct forum_db *);
-/* Fault injection for tests: the next n write transactions fail. */
-void		 forum_db_fail_writes(struct forum_db *, int n);
 /* Create or update a board from its channel. */
 int		 forum_db_board_set(struct forum_db *, const char *name,
 		    const char *description, const char *newsgroup,

@@ -37,7 +37,6 @@ struct forum_db {
 		sqlite3_stmt	*q;
 	} stmts[FORUM_DB_STMTS];
 	size_t		 nstmts;
-	int		 fail_writes;	/* fault injection */
 	int		 batch;		/* in forum_db_batch's transaction */
 };
 
@@ -299,12 +298,6 @@ forum_db_close(struct forum_db **fdp)
 	*fdp = NULL;
 }
 
-void
-forum_db_fail_writes(struct forum_db *fd, int n)
-{
-	fd->fail_writes = n;
-}
-
 /*
  * A write transaction, or inside a batch a savepoint of its own: one
  * post that fails takes back only what it wrote.
@@ -312,12 +305,6 @@ forum_db_fail_writes(struct forum_db *fd, int n)
 static int
 forum_db_begin(struct forum_db *fd)
 {
-	if (fd->fail_writes > 0) {
-		fd->fail_writes--;
-		log_warnx("event=forum-db error=%s",
-		    log_q("injected write failure"));
-		return -1;
-	}
 	return forum_db_exec(fd, fd->batch ? "SAVEPOINT one" :
 	    "BEGIN IMMEDIATE", NULL);
 }

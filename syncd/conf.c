@@ -890,7 +890,8 @@ conf_print_archive(FILE *fp, const struct conf *conf)
 	fputc('\n', fp);
 }
 
-const char *const conf_job_names[] = {
+/* The names of syncd's jobs (syncd.c registers them with jobs.c). */
+static const char *const conf_job_names[] = {
 	"descriptions",		/* boards and LIST NEWSGROUPS from the lists */
 	"expire",		/* articles past their channel's expire */
 	"sweep",		/* delivered outbox rows past max-age */

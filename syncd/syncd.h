@@ -225,9 +225,6 @@ const char	*side_name(enum side);
 int		 side_from_name(const char *, enum side *);
 const char	*direction_name(enum direction);
 
-/* The names of syncd's jobs, NULL-terminated (jobs.c runs them). */
-extern const char *const conf_job_names[];
-
 /* cron.c: crontab(5)-like schedules. */
 struct cron {
 	uint64_t	 minutes;	/* bit n: minute n */
