@@ -340,7 +340,9 @@ int		 forum_db_account(struct forum_db *, const char *name,
 void		 forum_account_clear(struct forum_account *);
 /*
  * A new account with its address, unverified until token comes back:
- * 0, FORUM_TAKEN_*, or -1.  The first account is an admin.
+ * 0, FORUM_TAKEN_*, or -1.  The first account is an admin.  It replaces
+ * an unconfirmed account of the same name and address (a new link for a
+ * lost one), or of either once that one's link has expired.
  */
 int		 forum_db_account_add(struct forum_db *, const char *name,
 		    const char *display, const char *hash, const char *address,

@@ -987,6 +987,19 @@ static const char sql_address_new[] =
     "INSERT INTO address (address, account, token, expires)"
     " VALUES (?, ?, ?, ?)";
 static const char sql_accounts_any[] = "SELECT 1 FROM account LIMIT 1";
+/*
+ * Unconfirmed accounts a registration replaces: the same name and
+ * address (the link got lost: a new one is sent), or either of them
+ * once the link has expired.
+ */
+static const char sql_stale[] =
+    "SELECT a.id FROM account a JOIN address d ON d.account = a.id"
+    " WHERE d.verified = 0 AND ((a.name = ?1 AND d.address = ?2) OR"
+    " ((a.name = ?1 OR d.address = ?2) AND d.expires < ?3)) AND NOT EXISTS"
+    " (SELECT 1 FROM address v WHERE v.account = a.id AND v.verified = 1)";
+static const char sql_stale_address[] =
+    "DELETE FROM address WHERE account = ?";
+static const char sql_stale_account[] = "DELETE FROM account WHERE id = ?";
 
 /* 1 if q finds a row, 0 if not, -1 on error. */
 static int
@@ -1001,6 +1014,36 @@ forum_db_exists(sqlite3_stmt *q)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Drop the unconfirmed accounts that name and address replace. */
+static int
+forum_db_drop_stale(struct forum_db *fd, const char *name,
+    const char *address)
+{
+	sqlite3_stmt *q;
+	int64_t *ids = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if ((q = forum_db_stmt(fd, sql_stale, "tti", name, address,
+	    (int64_t)time(NULL))) == NULL)
+		return -1;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		ids = xreallocarray(ids, n + 1, sizeof(*ids));
+		ids[n++] = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_reset(q);
+	for (i = 0; i < n && rc == 0; i++) {
+		log_info("event=forum-register account=%lld result=replaced"
+		    " reason=unconfirmed", (long long)ids[i]);
+		if (forum_db_run(fd, forum_db_stmt(fd, sql_stale_address, "i",
+		    ids[i])) == -1 || forum_db_run(fd, forum_db_stmt(fd,
+		    sql_stale_account, "i", ids[i])) == -1)
+			rc = -1;
+	}
+	free(ids);
+	return rc;
+}
+
 int
 forum_db_account_add(struct forum_db *fd, const char *name,
     const char *display, const char *hash, const char *address,
@@ -1011,6 +1054,10 @@ forum_db_account_add(struct forum_db *fd, const char *name,
 	*id_r = 0;
 	if (forum_db_begin(fd) == -1)
 		return -1;
+	if (forum_db_drop_stale(fd, name, address) == -1) {
+		forum_db_end(fd, 0);
+		return -1;
+	}
 	if ((taken = forum_db_exists(forum_db_stmt(fd, sql_name_taken, "t",
 	    name))) != 0) {
 		forum_db_end(fd, 0);

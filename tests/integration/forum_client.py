@@ -352,6 +352,27 @@ st, tx, _ = b.get(topic)
 ok("Antwort von der Liste" in tx, "a cancel from someone else hides nothing")
 ok(article("<list-reply@example.com>") is not None, "nor takes the article away")
 
+# A lost confirmation mail: registering again sends a new link, and only
+# the new one works.
+carl = Browser()
+for _ in range(2):
+    st, tx, csrf = carl.form("/register")
+    st, tx, _ = carl.post("/register", {"csrf": csrf, "name": "carl", "display": "Carl",
+                                        "address": "carl@example.org", "password": "carls-secret"})
+ok(st == 200 and "Check your mail" in tx, "registering again while unconfirmed is taken", tx)
+links = wait(lambda: (lambda f: f if len(f) == 2 else None)(
+    [re.search(rb"/confirm\?token=([0-9a-f]+)", open(p, "rb").read()).group(1).decode()
+     for p in maildir_files(mail_dir) if b"carl@example.org" in open(p, "rb").read()]))
+ok(links is not None and links[0] != links[1], "with a new link", links)
+if links:
+    st1 = carl.get("/confirm?token=" + links[0])[0]
+    st2 = carl.get("/confirm?token=" + links[1])[0]
+    ok(sorted([st1, st2]) == [200, 404], "of which one confirms and the other is void", (st1, st2))
+st, tx, csrf = carl.form("/register")
+st, tx, _ = carl.post("/register", {"csrf": csrf, "name": "carl", "display": "Carl",
+                                    "address": "carl@example.org", "password": "x-secret-x"})
+ok(st == 400 and "taken" in tx, "a confirmed account is never replaced", (st, tx))
+
 # A second member, a moderated board, and the admin's pages.
 anna = Browser()
 st, tx, csrf = anna.form("/register")
@@ -397,7 +418,7 @@ ok(st == 404, "an approved post does not wait any more")
 
 st, tx, _ = b.get("/admin")
 ids = re.findall(r'action="/admin/(\d+)"', tx)
-ok(st == 200 and len(ids) == 2 and "anna@example.org" in tx, "the admin sees the accounts", tx)
+ok(st == 200 and len(ids) == 3 and "anna@example.org" in tx, "the admin sees the accounts", tx)
 row = tx[tx.find("anna@example.org"):]
 aid = re.search(r'action="/admin/(\d+)"', row).group(1)
 st, tx, _ = b.post("/admin/" + aid, {"csrf": csrf, "role": "member", "banned": "yes"})
