@@ -773,7 +773,7 @@ static const char sql_search[] =
     " FROM post_fts JOIN post ON post.id = post_fts.rowid"
     " JOIN topic ON topic.id = post.topic"
     " WHERE post_fts MATCH ? AND topic.board = ? AND post.state = 0"
-    " ORDER BY rank LIMIT ?";
+    " ORDER BY post_fts.rowid DESC LIMIT ?";
 
 int
 forum_db_search(struct forum_db *fd, int64_t board, const char *words,

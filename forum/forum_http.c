@@ -796,6 +796,9 @@ forum_page_search(struct forum_req *r, const char *name)
 	forum_out(r, "\"> <button>Search</button></form>");
 	if (*q != '\0')
 		forum_out(r, "<p>%zu found</p>", n);
+	if (n == FORUM_SEARCH_MAX)
+		forum_out(r, "<p class=\"meta\">The newest %d; add a word to"
+		    " find older ones.</p>", FORUM_SEARCH_MAX);
 	for (i = 0; i < n; i++) {
 		forum_out(r, "<p><a href=\"/t/%lld#p%lld\">",
 		    (long long)p[i].topic, (long long)p[i].id);
