@@ -62,7 +62,7 @@ UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS) $(MIGRATE_TESTS)
 
 FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp \
 	tests/fuzz/fuzz_reactor tests/fuzz/fuzz_smtp tests/fuzz/fuzz_check \
-	tests/fuzz/fuzz_migrate tests/fuzz/fuzz_forum
+	tests/fuzz/fuzz_migrate tests/fuzz/fuzz_forum tests/fuzz/fuzz_describe
 
 DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) $(CRYPT_LIBS) \
 	$(SSL_LIBS) -lpthread

@@ -74,18 +74,25 @@ describe_utf8(unsigned long cp, char *buf)
 	return 4;
 }
 
-/* Four hex digits at s, or -1. */
+/* Four hex digits at s, or -1 (s may end sooner). */
 static long
 describe_hex4(const char *s)
 {
-	char buf[5], *end;
-	long v;
+	long v = 0;
+	int i, d;
 
-	memcpy(buf, s, 4);
-	buf[4] = '\0';
-	v = strtol(buf, &end, 16);
-	return *end == '\0' && strspn(buf, "0123456789abcdefABCDEF") == 4 ?
-	    v : -1;
+	for (i = 0; i < 4; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else if (s[i] >= 'A' && s[i] <= 'F')
+			d = s[i] - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
 }
 
 /*
@@ -123,12 +130,17 @@ describe_json_member(const char *json, const char *name)
 		for (p++; *p != '\0' && *p != '"'; p++)
 			if (*p == '\\' && p[1] != '\0')
 				p++;
-		if (*p == '\0' || !is_key)
+		/* The loop's p++ must never step over the end. */
+		if (*p == '\0')
+			return NULL;
+		if (!is_key)
 			continue;
 		p++;
 		p += strspn(p, " \t\r\n");
-		if (*p != ':')
+		if (*p != ':') {
+			p--;
 			continue;
+		}
 		p++;
 		p += strspn(p, " \t\r\n");
 		if (*p != '"')

@@ -48,6 +48,12 @@ test_member(void **state)
 	expect("{\"description\": 42}", NULL);
 	expect("{\"description\": \"unterminated", NULL);
 	expect("{\"description\": \"bad \\x escape\"}", NULL);
+	/* Found by fuzz_describe: the string ends inside \u. */
+	expect("{\"description\": \"unterminated \\u12", NULL);
+	expect("{\"description\": \"\\u", NULL);
+	expect("{\"a\": \"b", NULL);
+	expect("{\"description\"", NULL);
+	expect("{\"description\" , \"description\": \"x\"}", "x");
 	expect("[\"description\", \"x\"]", NULL);
 	expect("", NULL);
 }
