@@ -223,6 +223,37 @@ forum_db_text(sqlite3_stmt *q, int col)
 	return xstrdup(s != NULL ? (const char *)s : "");
 }
 
+/*
+ * Every row q gives, filled by fill into a new array of size-octet
+ * elements (zeroed first): 0, or -1 when q is NULL or a step failed
+ * (with the rows read until then).
+ */
+static int
+forum_db_collect(sqlite3_stmt *q, size_t size, void (*fill)(sqlite3_stmt *,
+    void *), void **rows_r, size_t *n_r)
+{
+	char *rows = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*rows_r = NULL;
+	*n_r = 0;
+	if (q == NULL)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			rows = xreallocarray(rows, cap, size);
+		}
+		memset(rows + n * size, 0, size);
+		fill(q, rows + n++ * size);
+	}
+	sqlite3_reset(q);
+	*rows_r = rows;
+	*n_r = n;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 struct forum_db *
 forum_db_open(const char *dir, char **err_r)
 {
@@ -365,8 +396,10 @@ forum_db_board_set(struct forum_db *fd, const char *name,
 	" topics, posts, last"
 
 static void
-forum_db_board_row(sqlite3_stmt *q, struct forum_board *b)
+forum_db_board_row(sqlite3_stmt *q, void *row)
 {
+	struct forum_board *b = row;
+
 	b->id = sqlite3_column_int64(q, 0);
 	b->name = forum_db_text(q, 1);
 	b->description = forum_db_text(q, 2);
@@ -385,22 +418,8 @@ int
 forum_db_boards(struct forum_db *fd, struct forum_board **rows_r,
     size_t *n_r)
 {
-	sqlite3_stmt *q = forum_db_stmt(fd, sql_boards, "");
-	struct forum_board *rows = NULL;
-	size_t n = 0;
-
-	*rows_r = NULL;
-	*n_r = 0;
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		forum_db_board_row(q, &rows[n++]);
-	}
-	sqlite3_reset(q);
-	*rows_r = rows;
-	*n_r = n;
-	return 0;
+	return forum_db_collect(forum_db_stmt(fd, sql_boards, ""),
+	    sizeof(**rows_r), forum_db_board_row, (void **)rows_r, n_r);
 }
 
 static const char sql_board[] =
@@ -447,8 +466,10 @@ forum_board_free(struct forum_board *rows, size_t n)
 	" last_author"
 
 static void
-forum_db_topic_row(sqlite3_stmt *q, struct forum_topic *t)
+forum_db_topic_row(sqlite3_stmt *q, void *row)
 {
+	struct forum_topic *t = row;
+
 	t->id = sqlite3_column_int64(q, 0);
 	t->board = sqlite3_column_int64(q, 1);
 	t->subject = forum_db_text(q, 2);
@@ -467,23 +488,9 @@ int
 forum_db_topics(struct forum_db *fd, int64_t board, size_t offset,
     size_t limit, struct forum_topic **rows_r, size_t *n_r)
 {
-	sqlite3_stmt *q = forum_db_stmt(fd, sql_topics, "iii", board,
-	    (int64_t)limit, (int64_t)offset);
-	struct forum_topic *rows = NULL;
-	size_t n = 0;
-
-	*rows_r = NULL;
-	*n_r = 0;
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		forum_db_topic_row(q, &rows[n++]);
-	}
-	sqlite3_reset(q);
-	*rows_r = rows;
-	*n_r = n;
-	return 0;
+	return forum_db_collect(forum_db_stmt(fd, sql_topics, "iii", board,
+	    (int64_t)limit, (int64_t)offset), sizeof(**rows_r),
+	    forum_db_topic_row, (void **)rows_r, n_r);
 }
 
 static const char sql_topic[] =
@@ -525,8 +532,10 @@ forum_topic_free(struct forum_topic *rows, size_t n)
 	" html"
 
 static void
-forum_db_post_row(sqlite3_stmt *q, struct forum_post *p)
+forum_db_post_row(sqlite3_stmt *q, void *row)
 {
+	struct forum_post *p = row;
+
 	p->id = sqlite3_column_int64(q, 0);
 	p->topic = sqlite3_column_int64(q, 1);
 	p->parent = sqlite3_column_int64(q, 2);
@@ -552,25 +561,8 @@ int
 forum_db_posts(struct forum_db *fd, int64_t topic, struct forum_post **rows_r,
     size_t *n_r)
 {
-	sqlite3_stmt *q = forum_db_stmt(fd, sql_posts, "i", topic);
-	struct forum_post *rows = NULL;
-	size_t n = 0, cap = 0;
-
-	*rows_r = NULL;
-	*n_r = 0;
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			rows = xreallocarray(rows, cap, sizeof(*rows));
-		}
-		forum_db_post_row(q, &rows[n++]);
-	}
-	sqlite3_reset(q);
-	*rows_r = rows;
-	*n_r = n;
-	return 0;
+	return forum_db_collect(forum_db_stmt(fd, sql_posts, "i", topic),
+	    sizeof(**rows_r), forum_db_post_row, (void **)rows_r, n_r);
 }
 
 static const char sql_post[] =
@@ -779,10 +771,7 @@ int
 forum_db_search(struct forum_db *fd, int64_t board, const char *words,
     size_t limit, struct forum_post **rows_r, size_t *n_r)
 {
-	struct forum_post *rows = NULL;
-	sqlite3_stmt *q;
-	size_t n = 0;
-	char *query;
+	char *query, *o;
 	const char *s;
 	int rc;
 
@@ -790,52 +779,39 @@ forum_db_search(struct forum_db *fd, int64_t board, const char *words,
 	*n_r = 0;
 	/*
 	 * Each word becomes a quoted FTS5 string, so that what a visitor
-	 * types is searched for, never parsed as query syntax.
+	 * types is searched for, never parsed as query syntax.  A word of
+	 * n octets takes at most 2n + 2 (its quotes doubled, and quoted),
+	 * and the space before it was a separator: 4 per octet will do.
 	 */
-	query = xstrdup("");
+	o = query = xmalloc(4 * strlen(words) + 1);
 	for (s = words; *s != '\0';) {
-		size_t len = strcspn(s, " \t\r\n");
-		char *w, *next;
-		size_t i, j;
+		size_t len = strcspn(s, " \t\r\n"), i;
 
 		if (len == 0) {
 			s++;
 			continue;
 		}
-		w = xmalloc(2 * len + 3);
-		j = 0;
-		w[j++] = '"';
+		if (o != query)
+			*o++ = ' ';
+		*o++ = '"';
 		for (i = 0; i < len; i++) {
 			if (s[i] == '"')
-				w[j++] = '"';
-			w[j++] = s[i];
+				*o++ = '"';
+			*o++ = s[i];
 		}
-		w[j++] = '"';
-		w[j] = '\0';
-		next = xasprintf("%s%s%s", query, *query != '\0' ? " " : "", w);
-		free(w);
-		free(query);
-		query = next;
+		*o++ = '"';
 		s += len;
 	}
+	*o = '\0';
 	if (*query == '\0') {
 		free(query);
 		return 0;
 	}
-	if ((q = forum_db_stmt(fd, sql_search, "tii", query, board,
-	    (int64_t)limit)) == NULL) {
-		free(query);
-		return -1;
-	}
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		forum_db_post_row(q, &rows[n++]);
-	}
-	sqlite3_reset(q);
+	rc = forum_db_collect(forum_db_stmt(fd, sql_search, "tii", query,
+	    board, (int64_t)limit), sizeof(**rows_r), forum_db_post_row,
+	    (void **)rows_r, n_r);
 	free(query);
-	*rows_r = rows;
-	*n_r = n;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 /* The moderation queue. */
@@ -848,22 +824,9 @@ int
 forum_db_held(struct forum_db *fd, size_t limit, struct forum_post **rows_r,
     size_t *n_r)
 {
-	sqlite3_stmt *q = forum_db_stmt(fd, sql_held, "i", (int64_t)limit);
-	struct forum_post *rows = NULL;
-	size_t n = 0;
-
-	*rows_r = NULL;
-	*n_r = 0;
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		forum_db_post_row(q, &rows[n++]);
-	}
-	sqlite3_reset(q);
-	*rows_r = rows;
-	*n_r = n;
-	return 0;
+	return forum_db_collect(forum_db_stmt(fd, sql_held, "i",
+	    (int64_t)limit), sizeof(**rows_r), forum_db_post_row,
+	    (void **)rows_r, n_r);
 }
 
 static const char sql_held_get[] =
@@ -920,8 +883,10 @@ forum_db_held_done(struct forum_db *fd, int64_t post, int state)
 	" address.account = account.id)"
 
 static void
-forum_db_account_row(sqlite3_stmt *q, struct forum_account *a)
+forum_db_account_row(sqlite3_stmt *q, void *row)
 {
+	struct forum_account *a = row;
+
 	a->id = sqlite3_column_int64(q, 0);
 	a->name = forum_db_text(q, 1);
 	a->display = forum_db_text(q, 2);
@@ -1114,23 +1079,9 @@ int
 forum_db_accounts(struct forum_db *fd, size_t offset, size_t limit,
     struct forum_account **rows_r, size_t *n_r)
 {
-	sqlite3_stmt *q = forum_db_stmt(fd, sql_accounts, "ii", (int64_t)limit,
-	    (int64_t)offset);
-	struct forum_account *rows = NULL;
-	size_t n = 0;
-
-	*rows_r = NULL;
-	*n_r = 0;
-	if (q == NULL)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		rows = xreallocarray(rows, n + 1, sizeof(*rows));
-		forum_db_account_row(q, &rows[n++]);
-	}
-	sqlite3_reset(q);
-	*rows_r = rows;
-	*n_r = n;
-	return 0;
+	return forum_db_collect(forum_db_stmt(fd, sql_accounts, "ii",
+	    (int64_t)limit, (int64_t)offset), sizeof(**rows_r),
+	    forum_db_account_row, (void **)rows_r, n_r);
 }
 
 static const char sql_account_update[] =

@@ -456,6 +456,8 @@ ok(st == 200 and "<img" not in tx and "<svg" not in tx and "<script>" not in tx 
    'href="javascript' not in tx, "hostile text and names render inert", tx)
 
 sqli = "'; DROP TABLE post; --"
+st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote('" "" """'))
+ok(st == 200, "a search of quotes only is just text")
 st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote(sqli))
 ok(st == 200, "SQL metacharacters in a search are just text")
 st, tx, _ = b.get("/b/test/search?q=" + urllib.parse.quote('verbessert"'))
