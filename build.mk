@@ -62,7 +62,8 @@ UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS) $(MIGRATE_TESTS)
 
 FUZZ_TARGETS = tests/fuzz/fuzz_msg tests/fuzz/fuzz_conf tests/fuzz/fuzz_nntp \
 	tests/fuzz/fuzz_reactor tests/fuzz/fuzz_smtp tests/fuzz/fuzz_check \
-	tests/fuzz/fuzz_migrate tests/fuzz/fuzz_forum tests/fuzz/fuzz_describe
+	tests/fuzz/fuzz_migrate tests/fuzz/fuzz_forum tests/fuzz/fuzz_describe \
+	tests/fuzz/fuzz_imap
 
 DAEMON_LIBS = $(EVENT_LIBS) $(SQLITE_LIBS) $(ETPAN_LIBS) $(CRYPT_LIBS) \
 	$(SSL_LIBS) -lpthread
@@ -163,7 +164,7 @@ $(SYNCD_TESTS): %: %.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SIDE_LIBS) syncd/libsyncd.a \
 		common/libcommon.a $(DAEMON_LIBS) $(CMOCKA_LIBS)
 
-tests/fuzz/fuzz_migrate: tests/fuzz/fuzz_migrate.o $(MIGRATE_OBJS) \
+tests/fuzz/fuzz_migrate tests/fuzz/fuzz_imap: %: %.o $(MIGRATE_OBJS) \
 		common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(MIGRATE_OBJS) \
 		common/libcommon.a $(SQLITE_LIBS) $(ETPAN_LIBS) $(SSL_LIBS)

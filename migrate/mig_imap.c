@@ -4,10 +4,10 @@
  * messages, copy one message from one server to the other, set flags,
  * expunge.
  *
- * libetpan's calls block and use select(): fine for a command with two
- * connections.  Flags travel as one canonical string (system flags and
- * keywords sorted, \Recent left out, which no client can set), so that
- * comparing and storing them is a string compare.  A message is held in
+ * libetpan's calls block, on the stream driver of mig_tls.c: fine for a
+ * command with two connections.  Flags travel as one canonical string
+ * (system flags and keywords sorted, \Recent left out, which no client
+ * can set), so that comparing and storing them is a string compare.  A message is held in
  * memory once, as libetpan fetched it, and APPENDed from there.
  */
 
@@ -48,25 +48,23 @@ static int
 mig_imap_connect(struct mig_imap *im, const struct mig_server *srv,
     char **err_r)
 {
-	mailstream_low *low, *plain;
+	mailstream_low *low;
 	mailstream *stream;
 	int fd, rc;
 
-	if (srv->security == MIG_TLS) {
-		if ((fd = mig_tls_socket(srv->host, srv->port, err_r)) == -1) {
-			im->lost = 1;
-			goto fail;
-		}
-		if ((low = mig_tls_open(fd, srv, err_r)) == NULL) {
-			close(fd);
-			goto fail;
-		}
-		if ((stream = mailstream_new(low, 8192)) == NULL)
-			fatalx("mailstream_new failed");
-		rc = mailimap_connect(im->imap, stream);
-	} else
-		rc = mailimap_socket_connect(im->imap, srv->host,
-		    (uint16_t)srv->port);
+	if ((fd = mig_tls_socket(srv->host, srv->port, err_r)) == -1) {
+		im->lost = 1;
+		goto fail;
+	}
+	low = mig_tls_plain(fd);
+	if (srv->security == MIG_TLS && mig_tls_start(low, srv, err_r) == -1) {
+		mailstream_low_close(low);
+		mailstream_low_free(low);
+		goto fail;
+	}
+	if ((stream = mailstream_new(low, 8192)) == NULL)
+		fatalx("mailstream_new failed");
+	rc = mailimap_connect(im->imap, stream);
 	if (rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
 	    rc != MAILIMAP_NO_ERROR_AUTHENTICATED) {
 		*err_r = xasprintf("cannot connect to %s:%d (%d)", srv->host,
@@ -86,13 +84,9 @@ mig_imap_connect(struct mig_imap *im, const struct mig_server *srv,
 		mig_imap_fail(im, "STARTTLS", rc, err_r);
 		return -1;
 	}
-	plain = mailstream_get_low(im->imap->imap_stream);
-	if ((low = mig_tls_open(mailstream_low_get_fd(plain), srv,
-	    err_r)) == NULL)
+	if (mig_tls_start(mailstream_get_low(im->imap->imap_stream), srv,
+	    err_r) == -1)
 		goto fail;
-	/* The plain driver's free leaves the socket open for TLS. */
-	mailstream_low_free(plain);
-	mailstream_set_low(im->imap->imap_stream, low);
 	return 0;
 fail:
 	{
@@ -109,12 +103,6 @@ mig_imap_login(struct mig_imap *im, const struct mig_server *srv,
     const char *login, const char *password, const char *side,
     char **err_r)
 {
-	struct mailimap_capability_data *caps = NULL;
-	struct mailimap_mailbox_list *mb;
-	clist *list = NULL;
-	char *user;
-	int rc;
-
 	memset(im, 0, sizeof(*im));
 	im->side = side;
 	if ((im->imap = mailimap_new(0, NULL)) == NULL)
@@ -123,6 +111,19 @@ mig_imap_login(struct mig_imap *im, const struct mig_server *srv,
 		mig_imap_logout(im);
 		return -1;
 	}
+	return mig_imap_session(im, srv, login, password, err_r);
+}
+
+int
+mig_imap_session(struct mig_imap *im, const struct mig_server *srv,
+    const char *login, const char *password, char **err_r)
+{
+	struct mailimap_capability_data *caps = NULL;
+	struct mailimap_mailbox_list *mb;
+	clist *list = NULL;
+	char *user;
+	int rc;
+
 	/* Dovecot's master users: "user*master" with the master's password. */
 	if (password == NULL) {
 		user = xasprintf("%s*%s", login, srv->master);
@@ -450,7 +451,8 @@ mig_imap_list(struct mig_imap *im, int keys, struct mig_msg **out,
 	struct mig_msg *v = NULL;
 	clist *result, *hdrs;
 	clistiter *it;
-	uint32_t exists = im->imap->imap_selection_info->sel_exists, first;
+	uint32_t exists = im->imap->imap_selection_info->sel_exists, last;
+	uint64_t first;		/* past UINT32_MAX once the last batch is done */
 	size_t cap = 0;
 	int rc;
 
@@ -475,9 +477,9 @@ mig_imap_list(struct mig_imap *im, int keys, struct mig_msg **out,
 			    mailimap_section_new_header_fields(
 			    mailimap_header_list_new(hdrs))));
 		}
-		set = mailimap_set_new_interval(first,
-		    first + MIG_IMAP_BATCH - 1 < exists ?
-		    first + MIG_IMAP_BATCH - 1 : exists);
+		last = first + MIG_IMAP_BATCH - 1 < exists ?
+		    (uint32_t)first + MIG_IMAP_BATCH - 1 : exists;
+		set = mailimap_set_new_interval((uint32_t)first, last);
 		rc = mailimap_fetch(im->imap, set, ft, &result);
 		mailimap_set_free(set);
 		mailimap_fetch_type_free(ft);

@@ -1,15 +1,22 @@
 /*
- * mig_tls.c: TLS for syncmigrate's IMAP connections, done with OpenSSL
- * and handed to libetpan as a stream driver of our own.
+ * mig_tls.c: syncmigrate's IMAP connections, plain or TLS, as a libetpan
+ * stream driver of our own; TLS done with OpenSSL.
  *
  * Debian's libetpan does its TLS with GnuTLS and checks no certificate,
  * so its own TLS streams cannot be trusted with passwords.  Here OpenSSL
  * does the handshake on the connected socket and checks the chain against
  * the configured CA file (or the system's) and the name (RFC 6125: the
  * host name, or the IP address when the configuration gives one); a
- * failed check ends the connection with the reason.  libetpan then reads
- * and writes through the driver below, blocking, with the socket's
- * timeouts bounding every wait.
+ * failed check ends the connection with the reason.
+ *
+ * Plain connections use the same driver, not libetpan's socket driver,
+ * for two reasons: that driver waits in select(), which cannot take a
+ * descriptor above FD_SETSIZE (1024), and it reports the end of the
+ * connection as a read of 0 bytes, which libetpan's literal parser takes
+ * for "nothing yet" and asks again, for ever: a server gone in the
+ * middle of a message would hang syncmigrate.  Here every read and write
+ * blocks, bounded by the socket's timeouts, and the end of the
+ * connection is an error.
  */
 
 #include <sys/socket.h>
@@ -18,7 +25,6 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,17 +43,24 @@
 #define MIG_TLS_TIMEOUT	300
 
 struct mig_tls {
-	SSL_CTX		*ctx;
+	SSL_CTX		*ctx;		/* NULL until TLS starts */
 	SSL		*ssl;
 	int		 fd;
 };
 
+/* Bytes read; -1 at the end of the connection too (see above). */
 static ssize_t
 mig_tls_read(mailstream_low *low, void *buf, size_t size)
 {
 	struct mig_tls *t = low->data;
+	ssize_t r;
 	int n;
 
+	if (t->ssl == NULL) {
+		while ((r = read(t->fd, buf, size)) == -1 && errno == EINTR)
+			;
+		return r > 0 ? r : -1;
+	}
 	for (;;) {
 		n = SSL_read(t->ssl, buf, size > INT32_MAX ? INT32_MAX :
 		    (int)size);
@@ -57,8 +70,6 @@ mig_tls_read(mailstream_low *low, void *buf, size_t size)
 		case SSL_ERROR_WANT_READ:
 		case SSL_ERROR_WANT_WRITE:
 			continue;
-		case SSL_ERROR_ZERO_RETURN:
-			return 0;
 		default:
 			return -1;
 		}
@@ -69,8 +80,15 @@ static ssize_t
 mig_tls_write(mailstream_low *low, const void *buf, size_t size)
 {
 	struct mig_tls *t = low->data;
+	ssize_t r;
 	int n;
 
+	if (t->ssl == NULL) {
+		while ((r = send(t->fd, buf, size, MSG_NOSIGNAL)) == -1 &&
+		    errno == EINTR)
+			;
+		return r > 0 ? r : -1;
+	}
 	for (;;) {
 		n = SSL_write(t->ssl, buf, size > INT32_MAX ? INT32_MAX :
 		    (int)size);
@@ -92,7 +110,8 @@ mig_tls_close(mailstream_low *low)
 	struct mig_tls *t = low->data;
 
 	if (t->fd != -1) {
-		SSL_shutdown(t->ssl);
+		if (t->ssl != NULL)
+			SSL_shutdown(t->ssl);
 		close(t->fd);
 		t->fd = -1;
 	}
@@ -207,24 +226,30 @@ mig_tls_socket(const char *host, int port, char **err_r)
 }
 
 mailstream_low *
-mig_tls_open(int fd, const struct mig_server *srv, char **err_r)
+mig_tls_plain(int fd)
 {
 	struct mig_tls *t = xcalloc(1, sizeof(*t));
 	struct timeval tv = { MIG_TLS_TIMEOUT, 0 };
+	mailstream_low *low;
+
+	t->fd = fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((low = mailstream_low_new(t, &mig_tls_driver)) == NULL)
+		fatalx("mailstream_low_new failed");
+	return low;
+}
+
+int
+mig_tls_start(mailstream_low *low, const struct mig_server *srv,
+    char **err_r)
+{
+	struct mig_tls *t = low->data;
 	X509_VERIFY_PARAM *param;
 	struct in6_addr a6;
 	struct in_addr a4;
-	mailstream_low *low;
 	int ip;
 
-	t->fd = fd;
-	/*
-	 * Blocking, with timeouts: libetpan's plain driver (before
-	 * STARTTLS) left the socket non-blocking for its select().
-	 */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((t->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		fatalx("SSL_CTX_new failed");
 	SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
@@ -237,7 +262,7 @@ mig_tls_open(int fd, const struct mig_server *srv, char **err_r)
 			*err_r = xasprintf("cannot load the trusted"
 			    " certificates %s: %s", srv->ca_file != NULL ?
 			    srv->ca_file : "of the system", mig_tls_why(NULL));
-			goto fail;
+			return -1;
 		}
 		param = SSL_CTX_get0_param(t->ctx);
 		if (ip)
@@ -251,18 +276,14 @@ mig_tls_open(int fd, const struct mig_server *srv, char **err_r)
 	/* RFC 6066 section 3: a name, never an address. */
 	if (!ip)
 		SSL_set_tlsext_host_name(t->ssl, srv->host);
-	SSL_set_fd(t->ssl, fd);
+	SSL_set_fd(t->ssl, t->fd);
 	if (SSL_connect(t->ssl) != 1) {
 		*err_r = xasprintf("TLS with %s:%d: %s", srv->host, srv->port,
 		    mig_tls_why(t->ssl));
-		goto fail;
+		/* Nothing more goes over this connection, TLS or not. */
+		SSL_free(t->ssl);
+		t->ssl = NULL;
+		return -1;
 	}
-	if ((low = mailstream_low_new(t, &mig_tls_driver)) == NULL)
-		fatalx("mailstream_low_new failed");
-	return low;
-fail:
-	SSL_free(t->ssl);
-	SSL_CTX_free(t->ctx);
-	free(t);
-	return NULL;
+	return 0;
 }

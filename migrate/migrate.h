@@ -133,17 +133,21 @@ double		 mig_state_rate(struct mig_state *);
 int		 mig_state_print(struct mig_state *, const struct mig_conf *,
 		    char **err_r);
 
-/* mig_tls.c: TLS checked with OpenSSL, as a libetpan stream driver. */
+/*
+ * mig_tls.c: the IMAP connections as a libetpan stream driver, plain or
+ * TLS checked with OpenSSL.
+ */
 struct _mailstream_low;
 /* A connected TCP socket; -1 and why. */
 int		 mig_tls_socket(const char *host, int port, char **err_r);
+/* A stream on the connected fd, plain for now; it owns fd. */
+struct _mailstream_low *mig_tls_plain(int fd);
 /*
- * TLS on the connected fd (made blocking, with timeouts), the
- * certificate checked as srv says; the stream owns fd from then.  NULL
- * and why (fd left to the caller).
+ * TLS from here on, the certificate checked as srv says; -1 and why,
+ * and then the stream is only good for closing.
  */
-struct _mailstream_low *mig_tls_open(int fd, const struct mig_server *srv,
-		    char **err_r);
+int		 mig_tls_start(struct _mailstream_low *,
+		    const struct mig_server *srv, char **err_r);
 
 /* mig_imap.c */
 struct mig_imap {
@@ -166,6 +170,13 @@ struct mig_msg {
 int		 mig_imap_login(struct mig_imap *, const struct mig_server *,
 		    const char *login, const char *password, const char *side,
 		    char **err_r);
+/*
+ * The rest of mig_imap_login once im->imap has read the greeting: log in,
+ * learn the capabilities and the separator.  On failure im is logged
+ * out.  fuzz_imap starts here, on a stream of its own.
+ */
+int		 mig_imap_session(struct mig_imap *, const struct mig_server *,
+		    const char *login, const char *password, char **err_r);
 void		 mig_imap_logout(struct mig_imap *);
 /* Every selectable folder's name. */
 int		 mig_imap_folders(struct mig_imap *, char ***names,

@@ -7,7 +7,9 @@
 # gaps) is copied, then judged by syncmigrate verify and independently
 # over IMAP and with doveadm fetch; a rerun copies nothing; a delta (new
 # mail, flag changes, deletions) is applied exactly; a SIGKILL in the
-# middle and a rerun leave no duplicate; so does a UIDVALIDITY reset.
+# middle and a rerun leave no duplicate; so does a UIDVALIDITY reset; a
+# connection that breaks, to the new server or in the middle of a message
+# from the old one, is made again and the run carries on.
 
 . "$(dirname "$0")/../lib.sh"
 . "$srcdir/tests/peers/dovecot.sh"
@@ -33,7 +35,7 @@ NEW=$(free_port)
 dovecot_setup "$T/old" "$OLD" syncom-old / &&
     dovecot_setup "$T/new" "$NEW" syncom-new . ||
     { not_ok "two Dovecots are set up"; done_testing; exit 1; }
-for u in alice bob carol; do
+for u in alice bob carol dave; do
 	dovecot_user "$T/old" $u "old-$u"
 	dovecot_user "$T/new" $u "new-$u"
 done
@@ -53,6 +55,7 @@ state $T/state.db
 account alice
 account bob
 account carol
+account dave
 EOF
 
 # same USER: the independent judges, over IMAP and with doveadm.
@@ -161,6 +164,26 @@ check "after trying again" grep -q 'account=carol result=retrying' "$T/restart.l
     diag "$(grep 'account=carol' "$T/restart.log" | tail -3)"
 check "with nothing lost or doubled" same carol ||
     diag "$(grep -v '^ok' "$T/compare.carol" | head -20)"
+
+# The connection to the old server ends in the middle of a 5 MB message
+# (tcp_cut.py relays and cuts it once): the run sees the end, connects
+# again and carries on.
+out=$($CORPUS "$OLD" dave old-dave --messages 20 --folders 2 --big-mb 5 --seed 17 2>&1)
+check "dave's mail is on the old server" test $? -eq 0 || diag "$out"
+RELAY=$(free_port)
+$PY "$srcdir/tests/integration/tcp_cut.py" "$RELAY" "$OLD" 2> "$T/cut.log" &
+relay=$!
+started_pids="$started_pids $relay"
+wait_for 10 listening "$RELAY"
+sed "s/^old 127.0.0.1:$OLD /old 127.0.0.1:$RELAY /" "$C" > "$T/cut.conf"
+timeout 120 "$MIGRATE" -c "$T/cut.conf" run dave > "$T/cut-run.log" 2>&1
+check_eq "a run whose old connection ends mid-message succeeds" 0 "$?" ||
+    diag "$(tail -5 "$T/cut-run.log")"
+check "the relay did cut it" grep -q '^cut$' "$T/cut.log"
+check "the run tried again" grep -q 'account=dave result=retrying' "$T/cut-run.log"
+check "with nothing lost or doubled" same dave ||
+    diag "$(grep -v '^ok' "$T/compare.dave" | head -20)"
+kill "$relay"
 
 # A new UIDVALIDITY on the old side: matched again, not copied again.
 doveadm -c "$T/old/dovecot.conf" mailbox update -u alice --uid-validity 4242 INBOX > "$T/uv.out" 2>&1
