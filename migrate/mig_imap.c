@@ -41,6 +41,44 @@ mig_imap_fail(struct mig_imap *im, const char *what, int rc, char **err_r)
 }
 
 /*
+ * Ask for the capabilities (RFC 3501 section 6.1.1).  libetpan's
+ * mailimap_capability() copies the list it holds without looking, and
+ * holds none until a server sends one: a server that never does would
+ * crash it.  It holds an empty list then.
+ */
+static void
+mig_imap_capability(struct mig_imap *im)
+{
+	struct mailimap_connection_info *ci = im->imap->imap_connection_info;
+	struct mailimap_capability_data *caps = NULL;
+
+	if (ci == NULL)
+		return;
+	if (ci->imap_capability == NULL &&
+	    (ci->imap_capability = mailimap_capability_data_new(NULL)) == NULL)
+		fatalx("mig_imap_capability: out of memory");
+	if (ci->imap_capability->cap_list == NULL &&
+	    (ci->imap_capability->cap_list = clist_new()) == NULL)
+		fatalx("mig_imap_capability: out of memory");
+	if (mailimap_capability(im->imap, &caps) == MAILIMAP_NO_ERROR)
+		mailimap_capability_data_free(caps);
+}
+
+/*
+ * Whether the server said it has an extension; libetpan's own check
+ * crashes when it was told of none.
+ */
+static int
+mig_imap_has(struct mig_imap *im, const char *name)
+{
+	struct mailimap_connection_info *ci = im->imap->imap_connection_info;
+
+	return ci != NULL && ci->imap_capability != NULL &&
+	    ci->imap_capability->cap_list != NULL &&
+	    mailimap_has_extension(im->imap, name);
+}
+
+/*
  * Connect as srv->security says: TLS from the start, or STARTTLS (RFC
  * 3501 section 6.2.1) before anything is sent in the clear, or plain.
  */
@@ -74,7 +112,10 @@ mig_imap_connect(struct mig_imap *im, const struct mig_server *srv,
 	}
 	if (srv->security != MIG_STARTTLS)
 		return 0;
-	if (!mailimap_has_extension(im->imap, "STARTTLS")) {
+	/* A greeting without capabilities: ask (RFC 3501 section 6.2.1). */
+	if (!mig_imap_has(im, "STARTTLS"))
+		mig_imap_capability(im);
+	if (!mig_imap_has(im, "STARTTLS")) {
 		*err_r = xasprintf("%s:%d offers no STARTTLS; say \"tls\""
 		    " or, on a trusted network, \"plain\" after its address",
 		    srv->host, srv->port);
@@ -118,7 +159,6 @@ int
 mig_imap_session(struct mig_imap *im, const struct mig_server *srv,
     const char *login, const char *password, char **err_r)
 {
-	struct mailimap_capability_data *caps = NULL;
 	struct mailimap_mailbox_list *mb;
 	clist *list = NULL;
 	char *user;
@@ -137,9 +177,8 @@ mig_imap_session(struct mig_imap *im, const struct mig_server *srv,
 		return -1;
 	}
 	/* The capabilities after login may differ from the greeting's. */
-	if (mailimap_capability(im->imap, &caps) == MAILIMAP_NO_ERROR)
-		mailimap_capability_data_free(caps);
-	im->uidplus = mailimap_has_extension(im->imap, "UIDPLUS");
+	mig_imap_capability(im);
+	im->uidplus = mig_imap_has(im, "UIDPLUS");
 	/* The separator: LIST "" "" (RFC 3501 section 6.3.8). */
 	im->sep = '/';
 	if (mailimap_list(im->imap, "", "", &list) == MAILIMAP_NO_ERROR &&
