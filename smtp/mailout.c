@@ -7,10 +7,11 @@
  * injection fields, a news Approved), and the List-* fields, which are
  * the list's to add (RFC 2369, RFC 2919); it is addressed To the list,
  * keeps its Message-ID, and carries our gateway header so that the
- * list's copy is known as ours when it comes back.  Per channel the
- * author stays in From, or, for lists whose subscribers' providers check
- * DMARC, From becomes "Name via host" <gateway address> and Reply-To the
- * author.  A list-password goes into Approved, which Mailman takes as
+ * list's copy is known as ours when it comes back; raw 8-bit header
+ * text, which news carries, goes as RFC 2047 encoded words.  Per
+ * channel the author stays in From, or, for lists whose subscribers'
+ * providers check DMARC, From becomes "Name via host" <gateway address>
+ * and Reply-To the author.  A list-password goes into Approved, which Mailman takes as
  * the moderator's approval and removes.
  *
  * smtp_client.c calls both for each delivery; neither blocks.
@@ -59,6 +60,79 @@ mailout_phrase(const char *utf8)
 	*p++ = '"';
 	*p = '\0';
 	return q;
+}
+
+/* Fields of free text, which RFC 2047 may encode as a whole. */
+static const char *const mailout_unstructured[] = {
+	"Subject", "Comments", "Keywords", "Organization", "Summary",
+	"Content-Description", "User-Agent", "X-Newsreader", NULL
+};
+
+static int
+mailout_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/*
+ * Mail header text is ASCII (RFC 5322 section 2.2, and we do not ask
+ * the MTA for SMTPUTF8), but news readers and servers pass raw UTF-8
+ * (and sometimes Latin-1) in headers along, and a list manager cannot read it:
+ * Mailman labels it unknown-8bit when it adds its subject tag.  So the
+ * text fields and the author's name go out as RFC 2047 encoded words,
+ * decoded first, so that raw bytes that are not UTF-8 are read as
+ * windows-1252, as the reactor reads them in list mail.  Other
+ * structured fields with 8-bit bytes are rare in news and kept as they
+ * are: rewriting an address list blind could break it.
+ */
+static void
+mailout_8bit(struct msg *msg)
+{
+	struct msg_header *h;
+	char *u, *dec, *name = NULL, *addr = NULL, *phrase, *v;
+	size_t i, n, k;
+	int from = 0;
+
+	for (i = 0; i < msg->nheaders; i++) {
+		h = &msg->headers[i];
+		if (mailout_ascii(h->value))
+			continue;
+		if (strcasecmp(h->name, "From") == 0) {
+			from = 1;
+			continue;
+		}
+		for (k = 0; mailout_unstructured[k] != NULL &&
+		    strcasecmp(h->name, mailout_unstructured[k]) != 0; k++)
+			;
+		if (mailout_unstructured[k] == NULL)
+			continue;
+		/* Unfold: CRLF before white space goes. */
+		u = xstrdup(h->value);
+		for (n = k = 0; u[n] != '\0'; n++)
+			if (u[n] != '\r' && u[n] != '\n')
+				u[k++] = u[n];
+		u[k] = '\0';
+		dec = rfc2047_decode(u);
+		free(h->value);
+		h->value = rfc2047_encode(dec, h->name);
+		free(dec);
+		free(u);
+	}
+	if (from && msg_mailbox(msg, &name, &addr) == 0) {
+		if (name != NULL && *name != '\0') {
+			phrase = mailout_phrase(name);
+			v = xasprintf("%s <%s>", phrase, addr);
+			free(phrase);
+		} else
+			v = xstrdup(addr);
+		msg_set(msg, "From", v);
+		free(v);
+	}
+	free(name);
+	free(addr);
 }
 
 /* From: "Name via host" <gateway>, and Reply-To the author. */
@@ -137,6 +211,7 @@ mailout_shape(const struct conf *conf, const struct conf_channel *c,
 	if (msg_parse(raw, len, &msg, err_r) == -1)
 		return NULL;
 	mailout_correction(msg);
+	mailout_8bit(msg);
 	for (i = 0; mailout_drop[i] != NULL; i++)
 		msg_remove(msg, mailout_drop[i]);
 	msg_set(msg, "To", c->list);

@@ -116,6 +116,50 @@ test_correction(void **state)
 	conf_unref(&conf);
 }
 
+/*
+ * Raw 8-bit header text from news goes to the list as encoded words:
+ * mail headers are ASCII, and Mailman cannot read it otherwise.
+ */
+static void
+test_8bit(void **state)
+{
+	struct conf *conf = load();
+	struct msg *msg;
+	char *v;
+	size_t i;
+
+	msg = shape(conf, "a@lists.example",
+	    "From: Jörg Müller <joerg@example.org>\r\n"
+	    "Subject: Kreuz und quer: Öffnungszeiten im Büro\r\n"
+	    "Organization: Piraten\xe4\r\n"
+	    "Message-ID: <8bit@example.org>\r\n"
+	    "X-Other: stays \xc3\xa4\r\n\r\nBody.\r\n");
+	for (i = 0; i < msg->nheaders; i++)
+		if (strcmp(msg->headers[i].name, "X-Other") != 0)
+			for (v = msg->headers[i].value; *v != '\0'; v++)
+				assert_true((unsigned char)*v < 0x80);
+	v = msg_subject(msg);
+	assert_string_equal(v, "Kreuz und quer: Öffnungszeiten im Büro");
+	free(v);
+	v = msg_from(msg);
+	assert_string_equal(v, "Jörg Müller <joerg@example.org>");
+	free(v);
+	/* Bytes that are not UTF-8 are read as windows-1252. */
+	v = rfc2047_decode(msg_get(msg, "Organization"));
+	assert_string_equal(v, "Piratenä");
+	free(v);
+	assert_string_equal(msg_get(msg, "X-Other"), "stays \xc3\xa4");
+	msg_free(&msg);
+
+	/* ASCII fields and encoded words stay as they were. */
+	msg = shape(conf, "a@lists.example", article);
+	assert_string_equal(msg_get(msg, "From"),
+	    "=?UTF-8?Q?J=C3=B6rg?= <joerg@example.org>");
+	assert_string_equal(msg_get(msg, "Subject"), "hello");
+	msg_free(&msg);
+	conf_unref(&conf);
+}
+
 static void
 test_rewrite(void **state)
 {
@@ -195,6 +239,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_correction),
+		cmocka_unit_test(test_8bit),
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_notice),
 	};
