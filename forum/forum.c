@@ -99,6 +99,25 @@ forum_posting_account(const struct forum *f, const struct msg *msg)
 	return name;
 }
 
+/* What forum_related asks about: the reply being stored. */
+struct forum_reply {
+	struct forum	*forum;
+	const char	*msgid;
+};
+
+/*
+ * Does a parent post on another board belong to this reply's thread?
+ * When the two share a channel in the store: the parent was crossposted
+ * to where the reply goes, or the reply to where the parent is.
+ */
+static int
+forum_related(void *arg, const char *parent)
+{
+	struct forum_reply *r = arg;
+
+	return store_share_channel(r->forum->store, r->msgid, parent);
+}
+
 /* The attachment lines of forum_post.attachments. */
 static char *
 forum_attachment_lines(const struct forum_text *t)
@@ -245,6 +264,7 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
     int source, int held, char **err_r)
 {
 	struct forum_new_post np;
+	struct forum_reply reply;
 	struct forum_account a;
 	struct forum_board b;
 	struct forum_text text;
@@ -329,6 +349,10 @@ forum_take(struct forum *f, const char *board, const char *raw, size_t len,
 	np.msgid = msgid;
 	np.refs = refs;
 	np.nrefs = nrefs;
+	reply.forum = f;
+	reply.msgid = msgid;
+	np.related = forum_related;
+	np.related_arg = &reply;
 	np.account = have_account ? a.id : 0;
 	np.author = name;
 	np.address = addr;

@@ -248,6 +248,13 @@ struct forum_new_post {
 	int		 source;
 	time_t		 date;
 	int		 state;
+	/*
+	 * A parent on another board counts when related says 1: a reply
+	 * to a crosspost that is on the forum once, on one of its boards.
+	 * NULL: only a parent on this board counts.
+	 */
+	int		(*related)(void *arg, const char *parent);
+	void		*related_arg;
 	/* A held post: the message that goes out when it is approved. */
 	const char	*board_name;
 	const char	*raw;

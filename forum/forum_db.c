@@ -609,8 +609,8 @@ forum_post_free(struct forum_post *rows, size_t n)
 }
 
 static const char sql_parent[] =
-    "SELECT post.id, post.topic FROM post JOIN topic ON topic.id = post.topic"
-    " WHERE post.msgid = ? AND topic.board = ?";
+    "SELECT post.id, post.topic, topic.board FROM post JOIN topic ON"
+    " topic.id = post.topic WHERE post.msgid = ?";
 static const char sql_topic_new[] =
     "INSERT INTO topic (board, subject, author, created, last, last_author)"
     " VALUES (?, ?, ?, ?, ?, ?)";
@@ -636,9 +636,9 @@ forum_db_post_add(struct forum_db *fd, const struct forum_new_post *np,
     int64_t *id_r, int64_t *topic_r)
 {
 	sqlite3_stmt *q;
-	int64_t parent = 0, topic = 0, id;
+	int64_t parent = 0, topic = 0, id, board = np->board, b;
 	size_t i;
-	int known, ok = 0, visible = np->state == FORUM_POST_VISIBLE;
+	int known, ok = 0, visible = np->state == FORUM_POST_VISIBLE, rel;
 
 	*id_r = *topic_r = 0;
 	if (forum_db_begin(fd) == -1)
@@ -652,16 +652,32 @@ forum_db_post_add(struct forum_db *fd, const struct forum_new_post *np,
 		forum_db_end(fd, 1);
 		return 0;
 	}
-	/* RFC 5322 section 3.6.4: the last reference is the parent. */
+	/*
+	 * RFC 5322 section 3.6.4: the last reference is the parent.  A
+	 * crosspost is one post, on the board it reached first; a reply
+	 * to it through another of its channels joins its topic there.  A
+	 * parent that only another channel carries does not: that reply
+	 * starts a topic of its own, as it does in its group.
+	 */
 	for (i = np->nrefs; i > 0 && parent == 0; i--) {
-		if ((q = forum_db_stmt(fd, sql_parent, "ti", np->refs[i - 1],
-		    np->board)) == NULL)
+		if ((q = forum_db_stmt(fd, sql_parent, "t",
+		    np->refs[i - 1])) == NULL)
 			goto done;
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			parent = sqlite3_column_int64(q, 0);
 			topic = sqlite3_column_int64(q, 1);
-		}
-		sqlite3_reset(q);
+			b = sqlite3_column_int64(q, 2);
+			sqlite3_reset(q);
+			rel = b == np->board ? 1 : np->related == NULL ? 0 :
+			    np->related(np->related_arg, np->refs[i - 1]);
+			if (rel == -1)
+				goto done;
+			if (rel == 1)
+				board = b;
+			else
+				parent = topic = 0;
+		} else
+			sqlite3_reset(q);
 	}
 	if (topic == 0) {
 		if (forum_db_run(fd, forum_db_stmt(fd, sql_topic_new, "ittiit",
@@ -691,7 +707,7 @@ forum_db_post_add(struct forum_db *fd, const struct forum_new_post *np,
 	    -1 ||
 	    forum_db_run(fd, forum_db_stmt(fd, sql_board_count, "iiii",
 	    (int64_t)visible, (int64_t)(visible && parent == 0),
-	    visible ? (int64_t)np->date : (int64_t)0, np->board)) == -1)
+	    visible ? (int64_t)np->date : (int64_t)0, board)) == -1)
 		goto done;
 	*id_r = id;
 	*topic_r = topic;

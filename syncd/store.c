@@ -175,6 +175,7 @@ enum store_stmt {
 	S_GROUP,
 	S_ART_BY_NUMBER,
 	S_MESSAGE_ID,
+	S_SHARE_CHANNEL,
 	S_ART_NEXT,
 	S_ART_PREV,
 	S_NUMBERS,
@@ -285,6 +286,10 @@ static const char *store_sql[S_MAX] = {
 	    " JOIN message m ON m.id = a.message"
 	    " WHERE a.newsgroup = ?1 AND a.number = ?2",
 	[S_MESSAGE_ID] = "SELECT id FROM message WHERE msgid = ?1",
+	[S_SHARE_CHANNEL] = "SELECT 1 FROM membership a JOIN membership b"
+	    " ON b.channel = a.channel WHERE a.message = (SELECT id FROM"
+	    " message WHERE msgid = ?1) AND b.message = (SELECT id FROM"
+	    " message WHERE msgid = ?2) LIMIT 1",
 	[S_ART_NEXT] = "SELECT number FROM article WHERE newsgroup = ?1"
 	    " AND number > ?2 ORDER BY number LIMIT 1",
 	[S_ART_PREV] = "SELECT number FROM article WHERE newsgroup = ?1"
@@ -1517,6 +1522,20 @@ store_message_id(struct store *store, const char *msgid, int64_t *message_r)
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*message_r = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
+}
+
+int
+store_share_channel(struct store *store, const char *a, const char *b)
+{
+	sqlite3_stmt *st = store_stmt(store, S_SHARE_CHANNEL);
+	int rc;
+
+	store_bind_text(st, 1, a);
+	store_bind_text(st, 2, b);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_read_error(store, st);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW;

@@ -445,6 +445,9 @@ int		 store_article(struct store *, const char *group,
 /* 1 with the message's row id, 0 if unknown, -1 on error. */
 int		 store_message_id(struct store *, const char *msgid,
 		    int64_t *message_r);
+/* 1 if the two messages are in a channel together, 0 if not, -1. */
+int		 store_share_channel(struct store *, const char *a,
+		    const char *b);
 /* The next (or previous) article number in group; 0 if none, -1. */
 long long	 store_article_step(struct store *, const char *group,
 		    long long number, int forward);

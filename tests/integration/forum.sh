@@ -58,6 +58,30 @@ check "posts are still there after a restart" \
 check_eq "every message is one post" 8 \
     "$(sqlite3 "$T/data/forum.db" 'SELECT count(*) FROM post' 2>&1)"
 
+# A crosspost is one post, on one board; a reply to it through its other
+# channel joins its topic.  A reply to a post only another channel
+# carries starts a topic of its own, as it does in its group.
+posts() {
+	sqlite3 "$T/data/forum.db" "SELECT $1 FROM post WHERE msgid IN ($2)" 2>&1
+}
+msg "$T/x1" "<cross@example.org>" "Newsgroups: pirates.de.test,pirates.de.etc.syncom.technik"
+msg "$T/y1" "<test-only@example.org>" "Newsgroups: pirates.de.test"
+"$SYNCCTL" -c "$C" inject --source news "$T/x1" > /dev/null
+"$SYNCCTL" -c "$C" inject --source news "$T/y1" > /dev/null
+wait_for 10 sh -c "[ \"\$(sqlite3 '$T/data/forum.db' \"SELECT count(*) FROM post WHERE msgid IN ('<cross@example.org>', '<test-only@example.org>')\")\" = 2 ]"
+msg "$T/x2" "<cross-reply@example.org>" "List-Id: <syncom-technik.lists.test.example>" \
+    "In-Reply-To: <cross@example.org>" "References: <cross@example.org>"
+msg "$T/y2" "<moved-reply@example.org>" "List-Id: <syncom-technik.lists.test.example>" \
+    "References: <test-only@example.org>"
+"$SYNCCTL" -c "$C" inject --source list "$T/x2" > /dev/null
+"$SYNCCTL" -c "$C" inject --source list "$T/y2" > /dev/null
+wait_for 10 sh -c "[ \"\$(sqlite3 '$T/data/forum.db' \"SELECT count(*) FROM post WHERE msgid IN ('<cross-reply@example.org>', '<moved-reply@example.org>')\")\" = 2 ]"
+check_eq "a crosspost is one post" 1 "$(posts 'count(*)' "'<cross@example.org>'")"
+check_eq "a reply through its other channel joins its topic" 1 \
+    "$(posts 'count(DISTINCT topic)' "'<cross@example.org>', '<cross-reply@example.org>'")"
+check_eq "a reply to what only another channel carries has a topic of its own" 2 \
+    "$(posts 'count(DISTINCT topic)' "'<test-only@example.org>', '<moved-reply@example.org>'")"
+
 # Posts stored in batches survive SIGKILL: no accepted message is lost
 # on the way to the board (the Message-ID makes each one post).
 i=0

@@ -438,6 +438,38 @@ test_raw_and_channels(void **state)
 	store_channels_free(ci, n);
 }
 
+/* A crosspost shares a channel with a reply through either channel. */
+static void
+test_share_channel(void **state)
+{
+	struct fixture *f = *state;
+	struct store_msg *m;
+
+	m = new_msg("<cross@x>", NULL, NULL, "t", NULL);
+	m->channels = xreallocarray(m->channels, 3, sizeof(*m->channels));
+	m->channels[1] = xstrdup("other");
+	m->channels[2] = NULL;
+	m->nchannels = 2;
+	assert_int_equal(add(f, m), STORE_OK);
+	m = new_msg("<reply@x>", "<cross@x>", NULL, "t", NULL);
+	free(m->channels[0]);
+	m->channels[0] = xstrdup("other");
+	assert_int_equal(add(f, m), STORE_OK);
+	m = new_msg("<elsewhere@x>", NULL, NULL, "t", NULL);
+	free(m->channels[0]);
+	m->channels[0] = xstrdup("third");
+	assert_int_equal(add(f, m), STORE_OK);
+
+	assert_int_equal(store_share_channel(f->store, "<reply@x>",
+	    "<cross@x>"), 1);
+	assert_int_equal(store_share_channel(f->store, "<cross@x>",
+	    "<reply@x>"), 1);
+	assert_int_equal(store_share_channel(f->store, "<elsewhere@x>",
+	    "<cross@x>"), 0);
+	assert_int_equal(store_share_channel(f->store, "<reply@x>",
+	    "<unknown@x>"), 0);
+}
+
 /*
  * Found in review: two copies in one batch whose commit fails.  The first
  * was rolled back, so the second must not be acknowledged as a duplicate.
@@ -664,6 +696,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retry_later_and_dead,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_and_channels, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_share_channel, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_parent_cycles, setup,
 		    teardown),
