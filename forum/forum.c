@@ -189,8 +189,13 @@ forum_take_edit(struct forum *f, const struct msg *msg, const char *msgid,
 	free(old);
 	if (found != 1)
 		return found == -1 ? -1 : 0;
-	/* Only its author may change a post: the same address. */
-	if (forum_db_topic(f->db, p.topic, &t) != 1 || t.board != board ||
+	/*
+	 * Only its author may change a post: the same address.  The edit
+	 * comes through the post's board, or through a channel the post
+	 * shares with it (a reply that joined a crosspost's topic).
+	 */
+	if (forum_db_topic(f->db, p.topic, &t) != 1 || (t.board != board &&
+	    store_share_channel(f->store, msgid, p.msgid) != 1) ||
 	    msg_mailbox(msg, &name, &addr) == -1 ||
 	    strcasecmp(addr, p.address) != 0) {
 		forum_topic_free(&t, 1);

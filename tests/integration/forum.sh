@@ -81,6 +81,14 @@ check_eq "a reply through its other channel joins its topic" 1 \
     "$(posts 'count(DISTINCT topic)' "'<cross@example.org>', '<cross-reply@example.org>'")"
 check_eq "a reply to what only another channel carries has a topic of its own" 2 \
     "$(posts 'count(DISTINCT topic)' "'<test-only@example.org>', '<moved-reply@example.org>'")"
+# Its author's edit through that channel changes it there.
+msg "$T/x3" "<cross-edit@example.org>" "Newsgroups: pirates.de.etc.syncom.technik" \
+    "Supersedes: <cross-reply@example.org>" "References: <cross@example.org>"
+"$SYNCCTL" -c "$C" inject --source news "$T/x3" > /dev/null
+check "an edit through the reply's channel changes the reply" wait_for 10 sh -c \
+    "[ \"\$(sqlite3 '$T/data/forum.db' \"SELECT body FROM post WHERE msgid = '<cross-reply@example.org>'\")\" = 'Body of <cross-edit@example.org>.' ]" ||
+    diag "$(sqlite3 "$T/data/forum.db" "SELECT msgid, body FROM post WHERE msgid LIKE '<cross%'")"
+check_eq "and is no post of its own" 0 "$(posts 'count(*)' "'<cross-edit@example.org>'")"
 
 # Posts stored in batches survive SIGKILL: no accepted message is lost
 # on the way to the board (the Message-ID makes each one post).
