@@ -7,8 +7,9 @@
  * libetpan's calls block, on the stream driver of mig_tls.c: fine for a
  * command with two connections.  Flags travel as one canonical string
  * (system flags and keywords sorted, \Recent left out, which no client
- * can set), so that comparing and storing them is a string compare.  A message is held in
- * memory once, as libetpan fetched it, and APPENDed from there.
+ * can set), so that comparing and storing them is a string compare.  A
+ * message is held in memory once, as libetpan fetched it, and APPENDed
+ * from there.
  */
 
 #include <ctype.h>

@@ -9,9 +9,10 @@
  * the state's commit, or a changed UIDVALIDITY, costs no duplicate.  The
  * rest is copied with its flags, keywords and INTERNALDATE, the new UID
  * taken from APPENDUID (RFC 4315), fetched in batches of up to
- * MIG_SYNC_BATCH messages or MIG_SYNC_BATCH_BYTES, one FETCH each.  Then flags that changed on the old
- * side since are set again on the new one, and with --sync-deletes what
- * the old side no longer has is expunged on the new.
+ * MIG_SYNC_BATCH messages or MIG_SYNC_BATCH_BYTES, one FETCH each.  Then
+ * flags that changed on the old side since are set again on the new one,
+ * and with --sync-deletes what the old side no longer has is expunged on
+ * the new.
  *
  * A message the new server refuses (too large, say) is reported and the
  * run goes on; anything else that fails ends the account's run, and the

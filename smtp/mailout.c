@@ -11,8 +11,8 @@
  * text, which news carries, goes as RFC 2047 encoded words.  Per
  * channel the author stays in From, or, for lists whose subscribers'
  * providers check DMARC, From becomes "Name via host" <gateway address>
- * and Reply-To the author.  A list-password goes into Approved, which Mailman takes as
- * the moderator's approval and removes.
+ * and Reply-To the author.  A list-password goes into Approved, which
+ * Mailman takes as the moderator's approval and removes.
  *
  * smtp_client.c calls both for each delivery; neither blocks.
  */
@@ -80,8 +80,8 @@ mailout_ascii(const char *s)
 /*
  * Mail header text is ASCII (RFC 5322 section 2.2, and we do not ask
  * the MTA for SMTPUTF8), but news readers and servers pass raw UTF-8
- * (and sometimes Latin-1) in headers along, and a list manager cannot read it:
- * Mailman labels it unknown-8bit when it adds its subject tag.  So the
+ * (and sometimes Latin-1) in headers along, and a list manager cannot
+ * read it: Mailman labels it unknown-8bit when it adds its subject tag.  So the
  * text fields and the author's name go out as RFC 2047 encoded words,
  * decoded first, so that raw bytes that are not UTF-8 are read as
  * windows-1252, as the reactor reads them in list mail.  Other

@@ -7,8 +7,8 @@
  * them: libevent runs it after every callback already due in this turn of
  * the loop, so arrivals that came in together share the commit.  Only
  * after that commit are the callers told, so a sender is acknowledged only
- * for what is on disk.  Each queued item runs under its own savepoint, so one duplicate
- * does not spoil the batch.
+ * for what is on disk.  Each queued item runs under its own savepoint, so
+ * one duplicate does not spoil the batch.
  *
  * The WAL is checkpointed by a thread of our own with its own connection,
  * woken by the writer's WAL hook, so that a commit never waits for a
