@@ -185,6 +185,11 @@ has_count() {
 	[ "$(count_in "$1" "$2")" -eq "$3" ]
 }
 
+# absent REGEX FILE...: no line of the files matches REGEX (grep -E).
+absent() {
+	! grep -qE "$@"
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
 	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -103,4 +103,8 @@ wait "$SYNCD_PID" 2>/dev/null
 start_syncd "$C" || { not_ok "syncd starts after SIGKILL"; done_testing; exit 1; }
 check "after SIGKILL every accepted message reaches the board" wait_for 20 sh -c "[ \"\$(sqlite3 '$T/data/forum.db' \"SELECT count(*) FROM post WHERE msgid LIKE '<k%'\")\" = 100 ]"
 stop_syncd
+# Every password the members used, right or wrong, over HTTP and NNTP:
+# none is in the log, though it was at debug level.
+check "no password is in syncd's log" \
+    absent 'correct horse|wrong password|wrong [0-9]|secret' "$T/syncd.log"
 done_testing

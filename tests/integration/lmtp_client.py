@@ -145,6 +145,46 @@ ok(code == 503, "DATA without a recipient: 503", lines)
 r.send(b"RCPT TO:<somebody@elsewhere.example>\r\n")
 code, lines = r.reply()
 ok(code == 550 and "5.1.1" in lines[0], "a relay attempt: 550 5.1.1", lines)
+# The usual relay tests: forms of a foreign address that a careless
+# server takes for its own.  Each is refused.
+RELAY = [
+    "somebody%elsewhere.example@gw.test.example",
+    '"somebody@elsewhere.example"@gw.test.example',
+    "elsewhere.example!somebody@gw.test.example",
+    "@gw.test.example:somebody@elsewhere.example",
+    "somebody@elsewhere.example@gw.test.example",
+    "somebody@[127.0.0.1]",
+    "gateway+test@elsewhere.example",
+    "gateway+test%elsewhere.example@gw.test.example",
+    "somebody@elsewhere.example.",
+    "SOMEBODY@ELSEWHERE.EXAMPLE",
+    "somebody@gw.test.example",
+]
+
+
+def relay_refused(send, proto):
+    for rcpt in RELAY:
+        code, text = send(rcpt)
+        ok(code is not None and code // 100 == 5,
+           "%s refuses to relay to <%s>" % (proto, rcpt), (code, text))
+
+
+# On a session of their own: each counts as an error, and a session
+# with too many errors is closed.
+rl = Raw(lmtp_port)
+rl.reply()
+rl.send(b"LHLO mx.test.example\r\nMAIL FROM:<" + BOUNCES.encode() + b">\r\n")
+rl.reply()
+rl.reply()
+
+
+def lmtp_rcpt(rcpt):
+    rl.send(b"RCPT TO:<" + rcpt.encode() + b">\r\n")
+    return rl.reply()
+
+
+relay_refused(lmtp_rcpt, "LMTP")
+rl.close()
 r.send(b"RCPT TO:<pirates-test@lists.test.example>\r\n")
 code, lines = r.reply()
 ok(code == 550, "the list's own address is no gateway address: 550", lines)
@@ -301,6 +341,11 @@ refused = s.sendmail(BOUNCES, [GW, GW2], message("<smtp@example.org>"))
 ok(refused == {}, "SMTP: two gateway recipients, one reply", refused)
 code, text = s.docmd("LHLO", "mx")
 ok(code == 500, "SMTP refuses LHLO", text)
+s.quit()
+s = smtplib.SMTP("127.0.0.1", smtp_port)
+s.ehlo("mx.test.example")
+s.mail(BOUNCES)
+relay_refused(lambda rcpt: s.docmd("RCPT", "TO:<%s>" % rcpt), "SMTP")
 s.quit()
 ok(article("<smtp@example.org>").startswith("Path:"), "the SMTP message is in the group")
 

@@ -212,6 +212,8 @@ else
 	not_ok "syncd starts for the report notice"
 fi
 
+check "no password is in syncmigrate's logs" \
+    absent 'secret|(old|new)-(alice|bob|carol|dave)' "$T"/*.log
 out=$("$MIGRATE" -c "$C" status)
 case $out in
 *alice*synced*bob*synced*) ok "status shows both accounts synced" ;;

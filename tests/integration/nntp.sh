@@ -69,4 +69,5 @@ check_eq "the flood client finished" 0 "$rc"
 check "syncd survived the floods" kill -0 "$SYNCD_PID"
 stop_syncd
 check_eq "syncd stops cleanly after the floods" 0 "$SYNCD_STATUS"
+check "no AUTHINFO password is in syncd's log" absent s3cret "$T/syncd.log"
 done_testing
