@@ -150,6 +150,17 @@ wait_exit() {
 	! kill -0 "$1" 2>/dev/null
 }
 
+# crash_syncd: SIGKILL, as a power cut or the OOM killer would, and reap it.
+crash_syncd() {
+	kill -KILL "$SYNCD_PID" 2>/dev/null
+	wait "$SYNCD_PID" 2>/dev/null
+}
+
+# random_below N: a random number from 0 to N-1.
+random_below() {
+	echo $(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % $1 ))
+}
+
 stop_syncd() {
 	kill -TERM "$SYNCD_PID" 2>/dev/null
 	wait_exit "$SYNCD_PID" 10

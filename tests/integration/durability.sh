@@ -30,8 +30,7 @@ case $out in
 *) not_ok "syncctl queue shows them pending"; diag "$out" ;;
 esac
 
-kill -KILL "$SYNCD_PID"
-wait "$SYNCD_PID" 2>/dev/null
+crash_syncd
 rm -f "$T/blocked"
 start_syncd "$C" || { not_ok "syncd restarts after SIGKILL"; done_testing; exit 1; }
 ok "syncd restarts after SIGKILL"
@@ -61,8 +60,7 @@ m=300
 ) &
 sender=$!
 sleep 0.5
-kill -KILL "$SYNCD_PID"
-wait "$SYNCD_PID" 2>/dev/null
+crash_syncd
 wait "$sender"
 start_syncd "$C" || { not_ok "syncd restarts after the second SIGKILL"; done_testing; exit 1; }
 resent=0
