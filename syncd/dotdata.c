@@ -24,8 +24,13 @@ dotdata_read(struct evbuffer *in, struct evbuffer *out, long long max,
 		line = evbuffer_readln(in, &n, crlf_only ?
 		    EVBUFFER_EOL_CRLF_STRICT : EVBUFFER_EOL_CRLF);
 		if (line == NULL) {
-			if (evbuffer_get_length(in) > DOTDATA_LINE_MAX) {
-				/* A line too long to keep: drop it. */
+			/*
+			 * A line too long to keep: drop it.  At exactly the
+			 * limit already, for with its CRLF still to come it
+			 * is over, and a server whose input stops at the
+			 * limit (SMTP's) would otherwise wait for ever.
+			 */
+			if (evbuffer_get_length(in) >= DOTDATA_LINE_MAX) {
 				if (*refusal_r == DOTDATA_OK)
 					*refusal_r = DOTDATA_LINE_TOO_LONG;
 				evbuffer_drain(in, evbuffer_get_length(in));
