@@ -114,6 +114,7 @@ struct nntp_session {
 	int		 tls;		/* the connection is encrypted */
 	enum nntp_state	 state;
 	int		 discard;	/* skipping an overlong command line */
+	time_t		 slow;		/* since when a line is unfinished */
 	int		 gone;		/* the client left while answers were
 					   owed */
 	struct nntp_pendings pending;	/* owed answers, oldest first */
@@ -1813,6 +1814,15 @@ nntp_read_cb(struct bufferevent *bev, void *arg)
 
 	if (s->state == NS_ARTICLE || nntp_pipelined(s))
 		nntp_drain_socket(s);
+	if ((s->state == NS_COMMAND || s->state == NS_ARTICLE) &&
+	    listen_too_slow(bufferevent_get_input(bev), s->discard, &s->slow,
+	    s->srv->conf->nntp_idle_timeout)) {
+		log_info("event=nntp session=nntp:%u client=%s result=slow",
+		    s->id, s->client);
+		nntp_reply(s, 400, "Too slow to finish a line, closing");
+		nntp_close(s);
+		return;
+	}
 	nntp_process(s);
 }
 

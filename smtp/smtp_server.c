@@ -107,6 +107,7 @@ struct smtp_session {
 	int		 lmtp;
 	enum smtp_state	 state;
 	int		 discard;	/* skipping an overlong command line */
+	time_t		 slow;		/* since when a line is unfinished */
 	int		 errors;
 	int		 gone;		/* the client left while routing */
 	char		*helo;
@@ -808,7 +809,19 @@ smtp_process(struct smtp_session *s)
 static void
 smtp_read_cb(struct bufferevent *bev, void *arg)
 {
-	smtp_process(arg);
+	struct smtp_session *s = arg;
+
+	if (s->state != SS_ROUTING && s->state != SS_CLOSING &&
+	    listen_too_slow(bufferevent_get_input(bev), s->discard, &s->slow,
+	    s->srv->conf->smtp_idle_timeout)) {
+		log_info("event=smtp session=%s client=%s result=slow",
+		    s->name, s->client);
+		smtp_reply(s, 421, "4.4.2 %s too slow to finish a line,"
+		    " closing", s->srv->conf->hostname);
+		smtp_close(s);
+		return;
+	}
+	smtp_process(s);
 }
 
 static void

@@ -1,8 +1,9 @@
 /*
  * listen.c: the sockets the sides' servers listen on, bound by syncd.c
  * before it drops its privileges, the names of the peers they accept,
- * the connections the sides' clients open to their peers, and the one
- * way an HTTP listener answers.
+ * the connections the sides' clients open to their peers, the one way
+ * an HTTP listener answers, and the one rule that ends a client too slow
+ * to finish a line.
  */
 
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -25,6 +27,12 @@
 #include "common.h"
 #include "syncd.h"
 
+/*
+ * The backlog is the kernel's most (net.core.somaxconn caps SOMAXCONN):
+ * with 128, a burst of connections overflowed the queue, and every one
+ * dropped waited for its SYN to be sent again, a second and more later,
+ * though the loop accepts thousands a second.
+ */
 int
 listen_tcp(const char *address, char **err_r)
 {
@@ -53,7 +61,7 @@ listen_tcp(const char *address, char **err_r)
 	if (fd == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1) {
+	    listen(fd, SOMAXCONN) == -1) {
 		*err_r = xasprintf("%s: %s", address, strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -133,4 +141,37 @@ http_reply(struct evhttp_request *req, int code, const char *reason,
 		evbuffer_drain(body, evbuffer_get_length(body));
 	}
 	evhttp_send_reply(req, code, reason, body);
+}
+
+/*
+ * Slowloris: a bufferevent's idle timeout counts from the last byte read,
+ * so a client sending one byte every few seconds would hold its session
+ * for ever, and enough of them every descriptor.  A line must therefore
+ * come whole within limit seconds of the read that first found it
+ * unfinished.
+ */
+int
+listen_too_slow(struct evbuffer *in, int skipping, time_t *since_r,
+    long long limit)
+{
+	struct evbuffer_ptr eol;
+	struct timespec ts;
+	size_t n;
+
+	if (evbuffer_get_length(in) == 0 && !skipping) {
+		*since_r = 0;
+		return 0;
+	}
+	eol = evbuffer_search_eol(in, NULL, &n, EVBUFFER_EOL_LF);
+	if (eol.pos != -1) {
+		*since_r = 0;
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (*since_r == 0) {
+		/* 0 means none: a clock at 0 counts from 1. */
+		*since_r = ts.tv_sec > 0 ? ts.tv_sec : 1;
+		return 0;
+	}
+	return ts.tv_sec - *since_r >= limit;
 }

@@ -484,6 +484,14 @@ int		 listen_peer(const struct sockaddr *, char *name, size_t size);
  * has it checked); -1 and errno when that cannot even start.
  */
 int		 listen_connect(struct bufferevent *, const char *address);
+/*
+ * Called on each read with the input as read: 1 when an unfinished line
+ * (or, with skipping, the rest of an overlong one being skipped) has been
+ * waiting more than limit seconds since *since_r, which keeps the moment
+ * the wait began (0: nothing waits).
+ */
+int		 listen_too_slow(struct evbuffer *in, int skipping,
+		    time_t *since_r, long long limit);
 
 struct evhttp_request;
 /* Send an HTTP reply; for HEAD, its length without the body. */
