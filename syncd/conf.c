@@ -200,6 +200,7 @@ static const struct conf_keyword conf_keywords[] = {
 	    10, DAY, 300),
 	NUMBER("smtp-connections-per-address", T_NUMBER,
 	    G(smtp_connections_per_address), 1, 100000, 20),
+	NUMBER("http-timeout", T_DURATION, G(http_timeout), 5, DAY, 60),
 	STRING("blacklist", CTX_GLOBAL, T_PATH, G(blacklist), 0),
 	STRING("notice-group", CTX_GLOBAL, T_NEWSGROUP, G(notice_group), 0),
 	STRING("notice-from", CTX_GLOBAL, T_ADDRESS, G(notice_from), 0),

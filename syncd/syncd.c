@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/thread.h>
@@ -46,7 +47,6 @@
 /* HTTP requests: the forum's forms are the largest. */
 #define SYNCD_HTTP_HEADERS_MAX	(16 * 1024)
 #define SYNCD_HTTP_BODY_MAX	(1024 * 1024)
-#define SYNCD_HTTP_TIMEOUT	60
 
 struct syncd {
 	struct event_base *base;
@@ -418,11 +418,81 @@ syncd_metrics(struct evhttp_request *req, void *arg)
 }
 
 /*
+ * Slowloris on HTTP.  evhttp's timeout counts from the last byte read,
+ * and it has no limit on the time a request's head may take, so a client
+ * sending a byte every few seconds kept its connection for ever.  Every
+ * connection's input gets this callback: evhttp takes the head a line
+ * at a time and the body as it comes, so input that waits with nothing
+ * taken for http-timeout is a line too slow to finish, and the socket is
+ * shut down; evhttp then reads its end and closes the connection as any
+ * other.  The moment the wait began is kept per descriptor: a table
+ * rather than a record per connection, which evhttp gives us no way to
+ * free.  An addition to empty input starts a wait afresh, so what a
+ * closed connection left in its slot never counts against a new one.
+ */
+static time_t	*syncd_http_since;
+static size_t	 syncd_http_nsince;
+static long long syncd_http_timeout;
+
+static void
+syncd_http_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct bufferevent *bev = arg;
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	struct timespec ts;
+	size_t n;
+
+	if (fd < 0)
+		return;
+	if ((size_t)fd >= syncd_http_nsince) {
+		n = (size_t)fd + 1024;
+		syncd_http_since = xreallocarray(syncd_http_since, n,
+		    sizeof(*syncd_http_since));
+		memset(syncd_http_since + syncd_http_nsince, 0,
+		    (n - syncd_http_nsince) * sizeof(*syncd_http_since));
+		syncd_http_nsince = n;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (info->n_deleted > 0 || evbuffer_get_length(in) == 0) {
+		syncd_http_since[fd] = 0;
+		return;
+	}
+	if (info->orig_size == 0 || syncd_http_since[fd] == 0) {
+		syncd_http_since[fd] = ts.tv_sec > 0 ? ts.tv_sec : 1;
+		return;
+	}
+	if (ts.tv_sec - syncd_http_since[fd] >= syncd_http_timeout) {
+		log_info("event=http fd=%d result=slow", (int)fd);
+		syncd_http_since[fd] = 0;
+		shutdown(fd, SHUT_RDWR);
+	}
+}
+
+/* evhttp's bufferevent for a new connection, with the callback above. */
+static struct bufferevent *
+syncd_http_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev;
+
+	if ((bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return NULL;
+	if (evbuffer_add_cb(bufferevent_get_input(bev), syncd_http_input,
+	    bev) == NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	return bev;
+}
+
+/*
  * The HTTP listeners: /metrics is ours, every other page the forum's
  * (which registers itself when it runs).
  */
 static void
-syncd_http(struct syncd *sd, const int *fds, size_t n)
+syncd_http(struct syncd *sd, const struct conf *conf, const int *fds,
+    size_t n)
 {
 	size_t i;
 	int one = 1;
@@ -433,7 +503,10 @@ syncd_http(struct syncd *sd, const int *fds, size_t n)
 	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 	evhttp_set_max_headers_size(sd->http, SYNCD_HTTP_HEADERS_MAX);
 	evhttp_set_max_body_size(sd->http, SYNCD_HTTP_BODY_MAX);
-	evhttp_set_timeout(sd->http, SYNCD_HTTP_TIMEOUT);
+	/* Like the listeners themselves, fixed until a restart. */
+	evhttp_set_timeout(sd->http, (int)conf->http_timeout);
+	syncd_http_timeout = conf->http_timeout;
+	evhttp_set_bevcb(sd->http, syncd_http_bev, NULL);
 	if (evhttp_set_cb(sd->http, "/metrics", syncd_metrics, sd) != 0)
 		fatalx("event=start error=\"cannot serve /metrics\"");
 	for (i = 0; i < n; i++) {
@@ -879,7 +952,7 @@ main(int argc, char *argv[])
 	    mail_listeners, nmail);
 	free(mail_listeners);
 	if (nhttp > 0)
-		syncd_http(&sd, http_listeners, nhttp);
+		syncd_http(&sd, conf, http_listeners, nhttp);
 	free(http_listeners);
 	if (conf->deliver[SIDE_FORUM].kind == TRANSPORT_BUILTIN &&
 	    (sd.forum = forum_new(sd.base, sd.store, sd.router,

@@ -167,6 +167,7 @@ struct conf {
 	int		 smtp_clients_set;
 	long long	 smtp_idle_timeout;
 	long long	 smtp_connections_per_address;
+	long long	 http_timeout;	/* the HTTP listener's */
 	char		*blacklist;	/* the reactor's, or NULL */
 	/* TLS for the listeners (STARTTLS and implicit). */
 	char		*tls_certificate;
