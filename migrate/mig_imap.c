@@ -226,9 +226,38 @@ mig_imap_selectable(const struct mailimap_mailbox_list *mb)
 	return 1;
 }
 
+/*
+ * A folder's special use (RFC 6154) from its LIST attributes, or NULL.
+ * Only the uses that say where mail belongs: \All and \Flagged are
+ * views of other folders.
+ */
+static char *
+mig_imap_use(const struct mailimap_mailbox_list *mb)
+{
+	static const char *const uses[] = {
+		"Archive", "Drafts", "Junk", "Sent", "Trash", NULL
+	};
+	const struct mailimap_mbx_list_oflag *of;
+	clistiter *it;
+	size_t i;
+
+	if (mb->mb_flag == NULL)
+		return NULL;
+	for (it = clist_begin(mb->mb_flag->mbf_oflags); it != NULL;
+	    it = clist_next(it)) {
+		of = clist_content(it);
+		if (of->of_type != MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT)
+			continue;
+		for (i = 0; uses[i] != NULL; i++)
+			if (strcasecmp(of->of_flag_ext, uses[i]) == 0)
+				return xstrdup(uses[i]);
+	}
+	return NULL;
+}
+
 int
-mig_imap_folders(struct mig_imap *im, char ***names, size_t *n,
-    char **err_r)
+mig_imap_folders(struct mig_imap *im, char ***names, char ***uses,
+    size_t *n, char **err_r)
 {
 	struct mailimap_mailbox_list *mb;
 	clist *list = NULL;
@@ -236,6 +265,8 @@ mig_imap_folders(struct mig_imap *im, char ***names, size_t *n,
 	int rc;
 
 	*names = NULL;
+	if (uses != NULL)
+		*uses = NULL;
 	*n = 0;
 	if ((rc = mailimap_list(im->imap, "", "*", &list)) !=
 	    MAILIMAP_NO_ERROR)
@@ -245,7 +276,12 @@ mig_imap_folders(struct mig_imap *im, char ***names, size_t *n,
 		if (!mig_imap_selectable(mb))
 			continue;
 		*names = xreallocarray(*names, *n + 1, sizeof(**names));
-		(*names)[(*n)++] = xstrdup(mb->mb_name);
+		(*names)[*n] = xstrdup(mb->mb_name);
+		if (uses != NULL) {
+			*uses = xreallocarray(*uses, *n + 1, sizeof(**uses));
+			(*uses)[*n] = mig_imap_use(mb);
+		}
+		(*n)++;
 	}
 	mailimap_list_result_free(list);
 	return 0;

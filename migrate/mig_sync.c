@@ -41,6 +41,8 @@ struct mig_sync {
 	struct mig_imap old, new;
 	char		**new_folders;
 	size_t		 nnew_folders;
+	struct mig_map	*special;	/* special use to special use */
+	size_t		 nspecial;
 	struct timespec	 start;
 	double		 shown;		/* when the progress line was drawn */
 };
@@ -102,29 +104,42 @@ mig_sync_progress(struct mig_sync *s, const char *folder, int last)
 	    last ? "\n" : "");
 }
 
-char *
-mig_sync_name(const struct mig_conf *conf, const char *old, char old_sep,
-    char new_sep)
+/* The map of maps that names old or a folder above it, or NULL. */
+static const struct mig_map *
+mig_sync_map(const struct mig_map *maps, size_t nmaps, const char *old,
+    char old_sep)
 {
+	size_t i, n;
+
+	for (i = 0; i < nmaps; i++) {
+		n = strlen(maps[i].from);
+		if (strncmp(old, maps[i].from, n) == 0 &&
+		    (old[n] == '\0' || old[n] == old_sep))
+			return &maps[i];
+	}
+	return NULL;
+}
+
+char *
+mig_sync_name(const struct mig_conf *conf, const struct mig_map *special,
+    size_t nspecial, const char *old, char old_sep, char new_sep)
+{
+	const struct mig_map *m;
 	const char *rest = NULL, *base = NULL;
 	char *out, *p;
-	size_t i, n;
+	size_t i;
 
 	if (strcasecmp(old, "INBOX") == 0)
 		return xstrdup("INBOX");
 	for (i = 0; i < conf->nexcludes; i++)
 		if (fnmatch(conf->excludes[i], old, 0) == 0)
 			return NULL;
-	for (i = 0; i < conf->nmaps && base == NULL; i++) {
-		n = strlen(conf->maps[i].from);
-		if (strcmp(old, conf->maps[i].from) == 0) {
-			base = conf->maps[i].to;
-			rest = "";
-		} else if (strncmp(old, conf->maps[i].from, n) == 0 &&
-		    old[n] == old_sep) {
-			base = conf->maps[i].to;
-			rest = old + n;
-		}
+	if ((m = mig_sync_map(conf->maps, conf->nmaps, old, old_sep)) ==
+	    NULL)
+		m = mig_sync_map(special, nspecial, old, old_sep);
+	if (m != NULL) {
+		base = m->to;
+		rest = old + strlen(m->from);
 	}
 	if (base == NULL) {
 		base = "";
@@ -313,8 +328,8 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	int rc = -1, keys, *mapped = NULL;
 	long long before = stats->copied;
 
-	if ((new_name = mig_sync_name(s->conf, old_name, s->old.sep,
-	    s->new.sep)) == NULL) {
+	if ((new_name = mig_sync_name(s->conf, s->special, s->nspecial,
+	    old_name, s->old.sep, s->new.sep)) == NULL) {
 		log_info("event=folder account=%s folder=%s result=excluded",
 		    log_q(s->a->name), log_q(old_name));
 		return 0;
@@ -480,6 +495,63 @@ out:
 }
 
 /* Log in on both sides as the account says. */
+/*
+ * Special-use folders (RFC 6154) find each other: the old server's Sent
+ * folder goes to the new server's, whatever each calls it ("Sent Items",
+ * "Gesendet"), and the folders below it along with it, unless a map line
+ * says where it goes.
+ */
+static void
+mig_sync_special(struct mig_sync *s, char **olds, char **old_uses,
+    size_t nold, char **news, char **new_uses, size_t nnew)
+{
+	size_t i, j;
+
+	for (i = 0; i < nold; i++) {
+		if (old_uses[i] == NULL || mig_sync_map(s->conf->maps,
+		    s->conf->nmaps, olds[i], s->old.sep) != NULL)
+			continue;
+		for (j = 0; j < nnew && (new_uses[j] == NULL ||
+		    strcmp(new_uses[j], old_uses[i]) != 0); j++)
+			;
+		if (j == nnew)
+			continue;
+		s->special = xreallocarray(s->special, s->nspecial + 1,
+		    sizeof(*s->special));
+		s->special[s->nspecial].from = xstrdup(olds[i]);
+		s->special[s->nspecial++].to = xstrdup(news[j]);
+		log_info("event=folder account=%s folder=%s special-use=%s"
+		    " to=%s", log_q(s->a->name), log_q(olds[i]), old_uses[i],
+		    log_q(news[j]));
+	}
+}
+
+/* List both sides' folders and learn the special-use maps. */
+static int
+mig_sync_folders(struct mig_sync *s, char ***olds, size_t *nold,
+    char **err_r)
+{
+	char **old_uses = NULL, **new_uses = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (mig_imap_folders(&s->old, olds, &old_uses, nold, err_r) == -1)
+		return -1;
+	if (mig_imap_folders(&s->new, &s->new_folders, &new_uses,
+	    &s->nnew_folders, err_r) == 0) {
+		mig_sync_special(s, *olds, old_uses, *nold, s->new_folders,
+		    new_uses, s->nnew_folders);
+		rc = 0;
+	}
+	for (i = 0; i < *nold; i++)
+		free(old_uses[i]);
+	free(old_uses);
+	for (i = 0; i < s->nnew_folders; i++)
+		free(new_uses[i]);
+	free(new_uses);
+	return rc;
+}
+
 static int
 mig_sync_login(struct mig_sync *s, char **err_r)
 {
@@ -506,6 +578,11 @@ mig_sync_done(struct mig_sync *s)
 	for (i = 0; i < s->nnew_folders; i++)
 		free(s->new_folders[i]);
 	free(s->new_folders);
+	for (i = 0; i < s->nspecial; i++) {
+		free(s->special[i].from);
+		free(s->special[i].to);
+	}
+	free(s->special);
 }
 
 int
@@ -532,9 +609,7 @@ mig_sync_account(const struct mig_conf *conf, struct mig_state *st,
 		return -1;
 	if (mig_sync_login(&s, err_r) == -1)
 		return s.old.lost || s.new.lost ? -2 : -1;
-	if (mig_imap_folders(&s.old, &folders, &nfolders, err_r) == -1 ||
-	    mig_imap_folders(&s.new, &s.new_folders, &s.nnew_folders,
-	    err_r) == -1)
+	if (mig_sync_folders(&s, &folders, &nfolders, err_r) == -1)
 		goto out;
 	for (i = 0; i < nfolders && !stats->stopped; i++)
 		if (mig_sync_folder(&s, folders[i], err_r) == -1)
@@ -570,12 +645,12 @@ mig_sync_size(const struct mig_conf *conf, const struct mig_account *a,
 	if (mig_imap_login(&old, &conf->old, a->old_login != NULL ?
 	    a->old_login : a->name, a->old_password, "old", err_r) == -1)
 		return -1;
-	if (mig_imap_folders(&old, &folders, &nfolders, err_r) == -1)
+	if (mig_imap_folders(&old, &folders, NULL, &nfolders, err_r) == -1)
 		goto out;
 	for (i = 0; i < nfolders; i++) {
 		/* Only what would be copied counts. */
-		if ((name = mig_sync_name(conf, folders[i], old.sep, '/')) ==
-		    NULL)
+		if ((name = mig_sync_name(conf, NULL, 0, folders[i], old.sep,
+		    '/')) == NULL)
 			continue;
 		free(name);
 		if (mig_imap_select(&old, folders[i], 1, &uv, err_r) == -1 ||
@@ -631,11 +706,11 @@ mig_sync_verify(const struct mig_conf *conf, const struct mig_account *a,
 	s.a = a;
 	if (mig_sync_login(&s, err_r) == -1)
 		return -1;
-	if (mig_imap_folders(&s.old, &folders, &nfolders, err_r) == -1)
+	if (mig_sync_folders(&s, &folders, &nfolders, err_r) == -1)
 		goto out;
 	for (i = 0; i < nfolders; i++) {
-		if ((new_name = mig_sync_name(conf, folders[i], s.old.sep,
-		    s.new.sep)) == NULL)
+		if ((new_name = mig_sync_name(conf, s.special, s.nspecial,
+		    folders[i], s.old.sep, s.new.sep)) == NULL)
 			continue;
 		if (mig_imap_select(&s.old, folders[i], 1, &uv, err_r) ==
 		    -1 || mig_imap_list(&s.old, 1, &olds, &nold, err_r) ==

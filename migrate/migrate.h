@@ -178,9 +178,12 @@ int		 mig_imap_login(struct mig_imap *, const struct mig_server *,
 int		 mig_imap_session(struct mig_imap *, const struct mig_server *,
 		    const char *login, const char *password, char **err_r);
 void		 mig_imap_logout(struct mig_imap *);
-/* Every selectable folder's name. */
+/*
+ * Every selectable folder's name, and with uses each one's special use
+ * (RFC 6154: "Sent", "Drafts", "Trash", "Junk", "Archive") or NULL.
+ */
 int		 mig_imap_folders(struct mig_imap *, char ***names,
-		    size_t *n, char **err_r);
+		    char ***uses, size_t *n, char **err_r);
 int		 mig_imap_create(struct mig_imap *, const char *name,
 		    char **err_r);
 int		 mig_imap_select(struct mig_imap *, const char *name,
@@ -257,8 +260,12 @@ int		 mig_sync_account(const struct mig_conf *, struct mig_state *,
  */
 int		 mig_sync_verify(const struct mig_conf *,
 		    const struct mig_account *, char **err_r);
-/* The new side's name for an old folder, NULL when it is excluded. */
-char		*mig_sync_name(const struct mig_conf *, const char *old,
-		    char old_sep, char new_sep);
+/*
+ * The new side's name for an old folder, NULL when it is excluded: by
+ * the configuration's maps, then the special-use maps (NULL, 0: none).
+ */
+char		*mig_sync_name(const struct mig_conf *,
+		    const struct mig_map *special, size_t nspecial,
+		    const char *old, char old_sep, char new_sep);
 
 #endif

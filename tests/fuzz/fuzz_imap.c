@@ -155,7 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mig_msg *msgs = NULL, *theirs = NULL;
 	uint32_t uids[FUZZ_IMAP_COPY_MAX], validity;
 	const uint8_t *sep;
-	char **names = NULL, *err = NULL;
+	char **names = NULL, **uses = NULL, *err = NULL;
 	size_t n = 0, nmsgs = 0, ntheirs = 0, ncopy = 0, i;
 	int have_old, have_new;
 
@@ -168,7 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	have_new = fuzz_login(&new, "new", sep,
 	    (size_t)(data + size - sep)) == 0;
 
-	if (have_old && mig_imap_folders(&old, &names, &n, &err) == -1)
+	if (have_old && mig_imap_folders(&old, &names, &uses, &n, &err) == -1)
 		fuzz_failed("old", err), err = NULL;
 	if (have_old && mig_imap_select(&old, n > 0 ? names[0] : "INBOX", 1,
 	    &validity, &err) == 0) {
@@ -198,9 +198,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (have_new)
 		fuzz_failed("new", err), err = NULL;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(names[i]);
+		free(uses[i]);
+	}
 	free(names);
+	free(uses);
 	mig_imap_msgs_free(msgs, nmsgs);
 	mig_imap_msgs_free(theirs, ntheirs);
 	mig_imap_logout(&old);

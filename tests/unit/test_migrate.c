@@ -124,32 +124,48 @@ test_names(void **state)
 	    "map \"Sent Items\" Sent\nmap Archiv Alt.Archiv\n"
 	    "exclude Junk\nexclude Trash/*\n", &err);
 	assert_non_null(conf);
-	n = mig_sync_name(conf, "Projekte/Syncom", '/', '.');
+	n = mig_sync_name(conf, NULL, 0, "Projekte/Syncom", '/', '.');
 	assert_string_equal(n, "Projekte.Syncom");
 	free(n);
 	/* A new separator inside a name would split it. */
-	n = mig_sync_name(conf, "v1.2/notes", '/', '.');
+	n = mig_sync_name(conf, NULL, 0, "v1.2/notes", '/', '.');
 	assert_string_equal(n, "v1_2.notes");
 	free(n);
-	n = mig_sync_name(conf, "Sent Items", '/', '.');
+	n = mig_sync_name(conf, NULL, 0, "Sent Items", '/', '.');
 	assert_string_equal(n, "Sent");
 	free(n);
-	n = mig_sync_name(conf, "Sent Items/2019", '/', '.');
+	n = mig_sync_name(conf, NULL, 0, "Sent Items/2019", '/', '.');
 	assert_string_equal(n, "Sent.2019");
 	free(n);
-	n = mig_sync_name(conf, "Archiv/2015/Q1", '/', '.');
+	n = mig_sync_name(conf, NULL, 0, "Archiv/2015/Q1", '/', '.');
 	assert_string_equal(n, "Alt.Archiv.2015.Q1");
 	free(n);
+	/* Special-use maps come after the configuration's own. */
+	{
+		char g[] = "Gesendet", si[] = "Sent Items", sent[] = "Sent",
+		    other[] = "Elsewhere";
+		struct mig_map sp[] = { { g, sent }, { si, other } };
+
+		n = mig_sync_name(conf, sp, 2, "Gesendet/2020", '/', '.');
+		assert_string_equal(n, "Sent.2020");
+		free(n);
+		n = mig_sync_name(conf, sp, 2, "Sent Items", '/', '.');
+		assert_string_equal(n, "Sent");
+		free(n);
+		n = mig_sync_name(conf, sp, 2, "Gesendetx", '/', '.');
+		assert_string_equal(n, "Gesendetx");
+		free(n);
+	}
 	/* Not a rename of "Sent Items": only the whole component counts. */
-	n = mig_sync_name(conf, "Sent Itemsx", '/', '.');
+	n = mig_sync_name(conf, NULL, 0, "Sent Itemsx", '/', '.');
 	assert_string_equal(n, "Sent Itemsx");
 	free(n);
-	n = mig_sync_name(conf, "inbox", '/', '.');
+	n = mig_sync_name(conf, NULL, 0, "inbox", '/', '.');
 	assert_string_equal(n, "INBOX");
 	free(n);
-	assert_null(mig_sync_name(conf, "Junk", '/', '.'));
-	assert_null(mig_sync_name(conf, "Trash/old", '/', '.'));
-	n = mig_sync_name(conf, "Trash", '/', '.');
+	assert_null(mig_sync_name(conf, NULL, 0, "Junk", '/', '.'));
+	assert_null(mig_sync_name(conf, NULL, 0, "Trash/old", '/', '.'));
+	n = mig_sync_name(conf, NULL, 0, "Trash", '/', '.');
 	assert_string_equal(n, "Trash");
 	free(n);
 	mig_conf_free(&conf);
