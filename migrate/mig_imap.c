@@ -42,27 +42,16 @@ mig_imap_fail(struct mig_imap *im, const char *what, int rc, char **err_r)
 }
 
 /*
- * Ask for the capabilities (RFC 3501 section 6.1.1).  libetpan's
- * mailimap_capability() copies the list it holds without looking, and
- * holds none until a server sends one: a server that never does would
- * crash it.  It holds an empty list then.
+ * Ask for the capabilities (RFC 3501 section 6.1.1).  Not with libetpan's
+ * mailimap_capability(): it copies the list it holds without looking,
+ * and a server that sends an empty CAPABILITY, or none, makes that a
+ * NULL pointer.  As a custom command the answer is only stored, and
+ * mig_imap_has() looks before it reads.
  */
 static void
 mig_imap_capability(struct mig_imap *im)
 {
-	struct mailimap_connection_info *ci = im->imap->imap_connection_info;
-	struct mailimap_capability_data *caps = NULL;
-
-	if (ci == NULL)
-		return;
-	if (ci->imap_capability == NULL &&
-	    (ci->imap_capability = mailimap_capability_data_new(NULL)) == NULL)
-		fatalx("mig_imap_capability: out of memory");
-	if (ci->imap_capability->cap_list == NULL &&
-	    (ci->imap_capability->cap_list = clist_new()) == NULL)
-		fatalx("mig_imap_capability: out of memory");
-	if (mailimap_capability(im->imap, &caps) == MAILIMAP_NO_ERROR)
-		mailimap_capability_data_free(caps);
+	(void)mailimap_custom_command(im->imap, "CAPABILITY");
 }
 
 /*
@@ -412,7 +401,7 @@ static time_t
 mig_imap_time(const struct mailimap_date_time *dt)
 {
 	struct tm tm;
-	int off;
+	long zone, off;
 
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = dt->dt_year - 1900;
@@ -421,7 +410,9 @@ mig_imap_time(const struct mailimap_date_time *dt)
 	tm.tm_hour = dt->dt_hour;
 	tm.tm_min = dt->dt_min;
 	tm.tm_sec = dt->dt_sec;
-	off = (dt->dt_zone / 100) * 3600 + (dt->dt_zone % 100) * 60;
+	/* A zone is four digits (RFC 3501); other numbers count as UTC. */
+	zone = dt->dt_zone >= -9999 && dt->dt_zone <= 9999 ? dt->dt_zone : 0;
+	off = (zone / 100) * 3600 + (zone % 100) * 60;
 	return timegm(&tm) - off;
 }
 
