@@ -5,14 +5,20 @@
  *   nntp_bench feed  HOST PORT COUNT PREFIX GROUP [ihave|stream] [WINDOW]
  *   nntp_bench read  HOST PORT GROUP COUNT PIPELINE [reader]
  *   nntp_bench over  HOST PORT GROUP [reader]
+ *   nntp_bench idle  HOST PORT GROUP COUNT FROM [reader]
  *
  * feed offers COUNT generated articles of about 2 KB (Message-IDs from
  * PREFIX) by streaming TAKETHIS, WINDOW of them in flight, or by IHAVE
  * one at a time, and counts the accepted ones.  read fetches COUNT
  * articles by number, PIPELINE commands in flight.  over reads the
- * overview of the whole group.  "reader" sends MODE READER first (INN
- * then hands the connection to nnrpd).  Each prints one line:
- * "op=... count=N seconds=S rate=R".
+ * overview of the whole group.  idle opens COUNT reader connections from
+ * the local address FROM, one after the other, each taking the greeting
+ * and a GROUP, then holds them all open and idle until SIGTERM (or 20
+ * minutes); it prints its line when they are all open, and one more,
+ * "alive=N", of the ones the server had not closed when it was told to
+ * stop.  "reader" sends MODE READER first (INN then hands the
+ * connection to nnrpd).  Each prints one line: "op=... count=N
+ * seconds=S rate=R".
  */
 
 #include <sys/socket.h>
@@ -24,6 +30,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,19 +154,28 @@ put(const char *data, size_t len)
 }
 
 static void
-connect_to(const char *host, int port, int reader)
+connect_from(const char *host, int port, const char *from, int reader)
 {
 	struct sockaddr_in sin;
 	int one = 1;
 	char *l;
 
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		die("socket: %s", strerror(errno));
+	if (from != NULL) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		if (inet_pton(AF_INET, from, &sin.sin_addr) != 1)
+			die("bad address %s", from);
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+			die("bind %s: %s", from, strerror(errno));
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(port);
 	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
 		die("bad address %s", host);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		die("connect %s:%d: %s", host, port, strerror(errno));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	l = get_line();
@@ -171,6 +187,12 @@ connect_to(const char *host, int port, int reader)
 		if (l[0] != '2')
 			die("MODE READER: %s", l);
 	}
+}
+
+static void
+connect_to(const char *host, int port, int reader)
+{
+	connect_from(host, port, NULL, reader);
 }
 
 /* An article of about 2 KB, dot-terminated, into buf. */
@@ -339,6 +361,69 @@ over(const char *group)
 	report("over", lines, now() - t0);
 }
 
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	stop = 1;
+}
+
+/*
+ * COUNT idle readers.  Each is set up in turn (greeting, GROUP), with
+ * one buffer: a connection's answers are all read before the next
+ * opens.  The idle ones are then only watched, so that a server closing
+ * them shows in "alive".
+ */
+static void
+idle(const char *host, int port, const char *from, const char *group,
+    long count, int reader)
+{
+	struct pollfd *pfd;
+	struct sigaction sa;
+	sigset_t block, old;
+	long i, alive, first, last;
+	double t0;
+
+	if ((pfd = calloc(count, sizeof(*pfd))) == NULL)
+		die("out of memory");
+	/* Blocked but in sigsuspend(), so that none comes unseen. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGALRM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	t0 = now();
+	for (i = 0; i < count; i++) {
+		inlen = inpos = 0;
+		connect_from(host, port, from, reader);
+		group_range(group, &first, &last);
+		pfd[i].fd = fd;
+		pfd[i].events = POLLIN;
+	}
+	report("idle", count, now() - t0);
+	fflush(stdout);
+	alarm(1200);
+	while (!stop)
+		sigsuspend(&old);
+	/*
+	 * An idle reader is sent nothing: one with something to read has
+	 * the server's goodbye or its end of file.
+	 */
+	alive = count;
+	if (poll(pfd, count, 0) > 0)
+		for (i = 0; i < count; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				alive--;
+	printf("alive=%ld\n", alive);
+	exit(0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -350,6 +435,9 @@ main(int argc, char *argv[])
 	} else if (argc >= 7 && strcmp(argv[1], "read") == 0) {
 		connect_to(argv[2], atoi(argv[3]), argc > 7);
 		read_articles(argv[4], atol(argv[5]), atoi(argv[6]));
+	} else if (argc >= 7 && strcmp(argv[1], "idle") == 0) {
+		idle(argv[2], atoi(argv[3]), argv[6], argv[4], atol(argv[5]),
+		    argc > 7);
 	} else if (argc >= 5 && strcmp(argv[1], "over") == 0) {
 		connect_to(argv[2], atoi(argv[3]), argc > 5);
 		over(argv[4]);
@@ -358,7 +446,9 @@ main(int argc, char *argv[])
 		    " GROUP [ihave|stream] [WINDOW]\n"
 		    "       nntp_bench read HOST PORT GROUP COUNT PIPELINE"
 		    " [reader]\n"
-		    "       nntp_bench over HOST PORT GROUP [reader]\n");
+		    "       nntp_bench over HOST PORT GROUP [reader]\n"
+		    "       nntp_bench idle HOST PORT GROUP COUNT FROM"
+		    " [reader]\n");
 		return 2;
 	}
 	put("QUIT\r\n", 6);
