@@ -199,15 +199,11 @@ fuzz: $(FUZZ_TARGETS)
 # between two Dovecots) and the forum's pages under wrk on their own
 # (tests/bench/forum); benchmarks print figures, they are no tests.
 BENCH_TOOLS = tests/bench/nntp_bench
+# Every benchmark in one run, its figures in tests/bench/RESULTS.md here
+# (tests/bench/all).  BENCH_QUICK=1 for one run of each at small sizes.
 bench: all $(BENCH_TOOLS)
 	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
-		$(srcdir)/tests/bench/run
-	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
-		$(srcdir)/tests/bench/mail
-	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
-		$(srcdir)/tests/bench/migrate
-	SYNCOM_SRCDIR=$(srcdir) SYNCOM_BUILDDIR=$$(pwd) \
-		$(srcdir)/tests/bench/forum
+		BENCH_QUICK=$(BENCH_QUICK) $(srcdir)/tests/bench/all
 
 install: all
 	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) \
