@@ -387,28 +387,30 @@ idle(const char *host, int port, const char *from, const char *group,
 
 	if ((pfd = calloc(count, sizeof(*pfd))) == NULL)
 		die("out of memory");
-	/* Blocked but in sigsuspend(), so that none comes unseen. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGALRM);
-	sigprocmask(SIG_BLOCK, &block, &old);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	t0 = now();
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < count && !stop; i++) {
 		inlen = inpos = 0;
 		connect_from(host, port, from, reader);
 		group_range(group, &first, &last);
 		pfd[i].fd = fd;
 		pfd[i].events = POLLIN;
 	}
+	if (stop)
+		die("stopped after %ld of %ld readers", i, count);
 	report("idle", count, now() - t0);
 	fflush(stdout);
 	alarm(1200);
+	/* Blocked but in sigsuspend(), so that none comes unseen. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGALRM);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	while (!stop)
 		sigsuspend(&old);
 	/*
