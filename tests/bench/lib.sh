@@ -69,7 +69,8 @@ out() {
 # section NAME: a section's heading, with the date
 section() {
 	out ""
-	out "## $1, $(date -u +%Y-%m-%dT%H:%MZ)"
+	# The machine may be shared: how busy it was is part of the figure.
+	out "## $1, $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	quick && out "BENCH_QUICK: one run each, small sizes; not figures to quote"
 	return 0
 }
