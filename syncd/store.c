@@ -130,6 +130,12 @@ static const char *store_schema[] = {
 	"  channel TEXT PRIMARY KEY,"
 	"  text TEXT NOT NULL,"
 	"  updated INTEGER NOT NULL);",
+	/*
+	 * 5 -> 6: the last arrival from each side (syncctl status) without
+	 * reading every message: with a GROUP BY over the table, status
+	 * held the loop for over a second on a 1 GB store.
+	 */
+	"CREATE INDEX message_source_arrived ON message(source, arrived);",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof(store_schema) / sizeof(store_schema[0])))
@@ -205,7 +211,7 @@ static const char *store_sql[S_MAX] = {
 	    " min(number) FROM article WHERE newsgroup = ?1), high + 1)"
 	    " WHERE name = ?1",
 	[S_SWEEP] = "DELETE FROM outbox WHERE state = 1 AND updated < ?1",
-	[S_LAST_IN] = "SELECT source, max(arrived) FROM message GROUP BY source",
+	[S_LAST_IN] = "SELECT max(arrived) FROM message WHERE source = ?1",
 	[S_DESCRIPTION] = "SELECT text FROM description WHERE channel = ?1",
 	[S_DESCRIPTION_SET] = "INSERT INTO description (channel, text, updated)"
 	    " VALUES (?1, ?2, ?3) ON CONFLICT (channel) DO UPDATE SET"
@@ -1190,15 +1196,15 @@ store_last(struct store *store, time_t in[SIDE_MAX], time_t out[SIDE_MAX])
 
 	memset(in, 0, SIDE_MAX * sizeof(*in));
 	memset(out, 0, SIDE_MAX * sizeof(*out));
-	st = store_stmt(store, S_LAST_IN);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		side = sqlite3_column_int(st, 0);
-		if (side >= 0 && side < SIDE_MAX)
-			in[side] = (time_t)sqlite3_column_int64(st, 1);
+	/* One side at a time: each a single step down the index. */
+	for (side = 0; side < SIDE_MAX; side++) {
+		st = store_stmt(store, S_LAST_IN);
+		sqlite3_bind_int(st, 1, side);
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+			return store_read_error(store, st);
+		in[side] = (time_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_read_error(store, st);
 	st = store_stmt(store, S_LAST_OUT);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		side = conf_target_side((const char *)sqlite3_column_text(st,

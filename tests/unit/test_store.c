@@ -470,6 +470,31 @@ test_share_channel(void **state)
 	    "<unknown@x>"), 0);
 }
 
+/* The newest arrival from each side, and none from a side with none. */
+static void
+test_last_in(void **state)
+{
+	struct fixture *f = *state;
+	struct store_msg *m;
+	time_t in[SIDE_MAX], out[SIDE_MAX];
+
+	m = new_msg("<news@x>", NULL, NULL, NULL, NULL);
+	m->source = SIDE_NEWS;
+	m->arrived = 1000;
+	assert_int_equal(add(f, m), STORE_OK);
+	m = new_msg("<list2@x>", NULL, NULL, NULL, NULL);
+	m->arrived = 2000;
+	assert_int_equal(add(f, m), STORE_OK);
+	m = new_msg("<list1@x>", NULL, NULL, NULL, NULL);
+	m->arrived = 1500;
+	assert_int_equal(add(f, m), STORE_OK);
+	assert_int_equal(store_last(f->store, in, out), 0);
+	assert_int_equal(in[SIDE_NEWS], 1000);
+	assert_int_equal(in[SIDE_LIST], 2000);
+	assert_int_equal(in[SIDE_FORUM], 0);
+	assert_int_equal(out[SIDE_NEWS], 0);
+}
+
 /*
  * Found in review: two copies in one batch whose commit fails.  The first
  * was rolled back, so the second must not be acknowledged as a duplicate.
@@ -699,6 +724,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_share_channel, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_last_in, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parent_cycles, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retry_since, setup,
