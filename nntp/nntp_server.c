@@ -1233,7 +1233,11 @@ nntp_cmd_post(struct nntp_session *s, char **args, int nargs)
 	nntp_read_article(s, NNTP_POST, NULL, NULL);
 }
 
-/* IHAVE, CHECK and TAKETHIS: what do we think of this Message-ID? */
+/*
+ * IHAVE, CHECK and TAKETHIS: what do we think of this Message-ID?  -1
+ * malformed, 0 send it, 1 we have it, 2 in flight here, 3 not now: the
+ * data directory is full.
+ */
 static int
 nntp_offer(struct nntp_session *s, const char *msgid)
 {
@@ -1242,7 +1246,10 @@ nntp_offer(struct nntp_session *s, const char *msgid)
 	if (nntp_inflight(s->srv, msgid))
 		return 2;
 	/* Held for moderation is had all the same. */
-	return store_has_msgid(s->srv->store, msgid) != 0 ? 1 : 0;
+	if (store_has_msgid(s->srv->store, msgid) != 0)
+		return 1;
+	/* The data directory is full: not now, and do not send it. */
+	return store_full(s->srv->store) ? 3 : 0;
 }
 
 static void
@@ -1257,6 +1264,9 @@ nntp_cmd_ihave(struct nntp_session *s, char **args, int nargs)
 		return;
 	case 2:
 		nntp_reply(s, 436, "Retry later: it is being stored now");
+		return;
+	case 3:
+		nntp_reply(s, 436, "Retry later: data directory full");
 		return;
 	}
 	nntp_reply(s, 335, "Send it; end with <CR-LF>.<CR-LF>");
@@ -1276,6 +1286,10 @@ nntp_cmd_check(struct nntp_session *s, char **args, int nargs)
 	case 2:
 		nntp_reply(s, 431, "%s Retry later", args[1]);
 		return;
+	case 3:
+		nntp_reply(s, 431, "%s Retry later: data directory full",
+		    args[1]);
+		return;
 	}
 	nntp_reply(s, 238, "%s Send it", args[1]);
 }
@@ -1284,7 +1298,12 @@ nntp_cmd_check(struct nntp_session *s, char **args, int nargs)
 static void
 nntp_cmd_takethis(struct nntp_session *s, char **args, int nargs)
 {
-	static const char *why[] = { NULL, "Duplicate", "In flight" };
+	/*
+	 * A full data directory is no reason to refuse for good (439): the
+	 * article is here already, so the store is tried, and a failure is
+	 * "400 not now".
+	 */
+	static const char *why[] = { NULL, "Duplicate", "In flight", NULL };
 	int offer = nntp_offer(s, args[1]);
 
 	nntp_read_article(s, NNTP_TAKETHIS, args[1], offer == -1 ?

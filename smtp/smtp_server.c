@@ -392,6 +392,13 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg)
 		free(to);
 		return;
 	}
+	/* RFC 5321 4.5.3.1.10 and RFC 3463 X.3.1: keep it for later. */
+	if (router_full(s->srv->router)) {
+		smtp_reply(s, 452, "4.3.1 Insufficient system storage: data"
+		    " directory full, try again later");
+		free(to);
+		return;
+	}
 	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));
 	r = &s->rcpts[s->nrcpts++];
 	memset(r, 0, sizeof(*r));
@@ -499,10 +506,13 @@ smtp_command(struct smtp_session *s, const char *line)
 		smtp_error(s, 500, "5.5.2 Unknown command");
 }
 
-/* A router verdict as a reply to the recipient (RFC 3463 codes). */
+/*
+ * A router verdict as a reply to the recipient (RFC 3463 codes); full: the
+ * store has no room (452 4.3.1 rather than 451 4.3.0).
+ */
 static void
 smtp_verdict(struct smtp_rcpt *r, enum router_result result,
-    const char *reason, const char *msgid)
+    const char *reason, const char *msgid, int full)
 {
 	const char *why = reason != NULL ? reason : "";
 
@@ -531,6 +541,12 @@ smtp_verdict(struct smtp_rcpt *r, enum router_result result,
 		r->text = xasprintf("5.6.0 Refused: %s", why);
 		break;
 	case ROUTER_TEMPFAIL:
+		if (full) {
+			r->code = 452;
+			r->text = xasprintf("4.3.1 Insufficient system"
+			    " storage, try again later: %s", why);
+			break;
+		}
 		r->code = 451;
 		r->text = xasprintf("4.3.0 Not stored now, try again later: %s",
 		    why);
@@ -595,7 +611,8 @@ smtp_routed(void *arg, enum router_result result, const char *reason,
 	struct smtp_session *s = job->s;
 
 	smtp_verdict(&s->rcpts[job->rcpt], result, reason,
-	    msgid != NULL ? msgid : "the message");
+	    msgid != NULL ? msgid : "the message", result == ROUTER_TEMPFAIL &&
+	    router_full(s->srv->router));
 	free(job);
 	if (--s->waiting == 0)
 		smtp_answer(s);

@@ -262,12 +262,15 @@ outbox_recorded(void *arg, enum store_result result, const char *err)
 		 * flight and record the same outcome again, so a delivered
 		 * message is not delivered a second time.
 		 */
-		log_warnx("event=outbox-record id=%lld msgid=%s target=%s"
-		    " result=retrying error=%s", (long long)od->d.row->id,
-		    log_q(od->d.row->msgid), log_q(t->target), log_q(err));
-		if (od->record_ev == NULL)
+		if (od->record_ev == NULL) {
+			/* Once per delivery: a full disk may last. */
+			log_warnx("event=outbox-record id=%lld msgid=%s"
+			    " target=%s result=retrying error=%s",
+			    (long long)od->d.row->id, log_q(od->d.row->msgid),
+			    log_q(t->target), log_q(err));
 			od->record_ev = evtimer_new(ob->base,
 			    outbox_record_again, od);
+		}
 		evtimer_add(od->record_ev, &tv);
 		return;
 	}

@@ -137,6 +137,12 @@ router_set_add(char ***set, size_t *n, const char *s)
 }
 
 int
+router_full(struct router *r)
+{
+	return store_full(r->store);
+}
+
+int
 router_is_ours(const char *value, const char *identity)
 {
 	size_t n;

@@ -34,6 +34,12 @@
 #define STORE_BUSY_MS		5000
 /* WAL pages after which the checkpointer is woken. */
 #define STORE_CKPT_PAGES	1000
+/*
+ * After a commit failed for want of space, offers of new input are refused
+ * at once for this many seconds; then the next one is tried for real, so
+ * that syncd finds out by itself when space is back.
+ */
+#define STORE_FULL_PAUSE	2
 
 /*
  * Schema steps: step i takes user_version i to i + 1.  Append only; never
@@ -344,6 +350,10 @@ struct store {
 	struct event	*commit_ev;
 	struct store_ops queue;
 	int		 fail_commits;
+	/* The data directory is full: since when, and the last failure. */
+	time_t		 full_since;
+	time_t		 full_last;
+	unsigned long	 full_failures;
 
 	/* The checkpointer thread and what it shares with the loop. */
 	pthread_t	 ckpt_thread;
@@ -449,7 +459,7 @@ store_checkpointer(void *arg)
 	struct timespec deadline;
 	sqlite3 *db;
 	char *err;
-	int rc, logged, done;
+	int rc, logged, done, failing = 0;
 
 	if (sqlite3_open_v2(store->path, &db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
@@ -484,12 +494,27 @@ store_checkpointer(void *arg)
 		pthread_mutex_unlock(&store->ckpt_lock);
 		rc = sqlite3_wal_checkpoint_v2(db, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, &logged, &done);
-		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-			log_warnx("event=checkpoint store=%s error=%s",
-			    log_q(store->path), log_q(sqlite3_errmsg(db)));
-		else
+		/*
+		 * A full disk fails every checkpoint until space is back:
+		 * say so once, and once when it works again.
+		 */
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+			if (!failing++)
+				log_warnx("event=checkpoint store=%s error=%s",
+				    log_q(store->path),
+				    log_q(sqlite3_errmsg(db)));
+			else
+				log_debug("event=checkpoint error=%s",
+				    log_q(sqlite3_errmsg(db)));
+		} else {
+			if (failing)
+				log_info("event=checkpoint store=%s"
+				    " result=working-again failures=%d",
+				    log_q(store->path), failing);
+			failing = 0;
 			log_debug("event=checkpoint wal-pages=%d copied=%d",
 			    logged, done);
+		}
 		pthread_mutex_lock(&store->ckpt_lock);
 	}
 	pthread_mutex_unlock(&store->ckpt_lock);
@@ -818,6 +843,58 @@ store_op_free(struct store_op *op)
 }
 
 /*
+ * Did this failure come from a full disk (or a full quota)?  SQLite says
+ * SQLITE_FULL when a write finds no space, but a failed fsync() or
+ * growing the WAL index come back as I/O errors with ENOSPC behind them.
+ */
+static int
+store_full_error(struct store *store, int rc)
+{
+	int e;
+
+	if ((rc & 0xff) == SQLITE_FULL)
+		return 1;
+	if ((rc & 0xff) != SQLITE_IOERR)
+		return 0;
+	e = sqlite3_system_errno(store->db);
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/*
+ * The data directory's state after a commit: full is said once when it
+ * fills (and every sender hears "data directory full"), once when a new
+ * message is committed again; the failures in between are only counted,
+ * so that a full disk under a steady stream of input does not flood the
+ * log.  An outcome that fits in the WAL's old space proves no room.
+ */
+static void
+store_full_state(struct store *store, int full, int committed,
+    const char *failure, size_t n, time_t now)
+{
+	if (full) {
+		store->full_last = now;
+		store->full_failures++;
+		if (store->full_since != 0) {
+			log_debug("event=commit-failed items=%zu error=%s", n,
+			    log_q(failure));
+			return;
+		}
+		store->full_since = now;
+		log_warnx("event=store-full store=%s error=%s note=\"data"
+		    " directory full: new input is refused with temporary"
+		    " replies until space is freed; syncd goes on by itself"
+		    " then\"", log_q(store->path), log_q(failure));
+	} else if (committed && store->full_since != 0) {
+		log_info("event=store-writable store=%s full-for=%llds"
+		    " failed-commits=%lu", log_q(store->path),
+		    (long long)(now - store->full_since),
+		    store->full_failures);
+		store->full_since = 0;
+		store->full_failures = 0;
+	}
+}
+
+/*
  * Commit everything queued in one transaction, then tell every caller.
  * When the transaction as a whole fails (a full disk, an I/O error) every
  * item that was not a duplicate fails with STORE_TEMPFAIL: nothing of it
@@ -830,11 +907,11 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 	struct store_ops batch;
 	struct store_op *op;
 	const char *failure = NULL;
-	char failbuf[256];
+	char failbuf[256], fullbuf[300];
 	time_t now = time(NULL);
 	double t0;
 	size_t n = 0;
-	int rc;
+	int rc, full = 0, added = 0;
 
 	TAILQ_INIT(&batch);
 	TAILQ_CONCAT(&batch, &store->queue, entry);
@@ -844,8 +921,10 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 		return;
 	t0 = store_now();
 
-	if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	if ((rc = sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL)) != SQLITE_OK) {
+		full = store_full_error(store, sqlite3_extended_errcode(
+		    store->db));
 		snprintf(failbuf, sizeof(failbuf), "%s",
 		    sqlite3_errmsg(store->db));
 		failure = failbuf;
@@ -859,8 +938,11 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 		if (rc == SQLITE_OK) {
 			sqlite3_exec(store->db, "RELEASE op", NULL, NULL, NULL);
 			op->result = STORE_OK;
+			added |= op->kind != OP_RESULT;
 			continue;
 		}
+		if (store_full_error(store, rc))
+			full = 1;
 		if (sqlite3_get_autocommit(store->db)) {
 			/* SQLite rolled the whole transaction back. */
 			failure = sqlite3_errstr(rc);
@@ -880,9 +962,13 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 		/* Fault injection: the commit fails as on a full disk. */
 		store->fail_commits--;
 		failure = "database or disk is full (fault injected)";
+		full = 1;
 		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
 	} else if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
+		if (store_full_error(store, sqlite3_extended_errcode(
+		    store->db)))
+			full = 1;
 		snprintf(failbuf, sizeof(failbuf), "%s",
 		    sqlite3_errmsg(store->db));
 		failure = failbuf;
@@ -890,10 +976,18 @@ store_commit(evutil_socket_t fd, short events, void *arg)
 	}
 
 done:
-	if (failure != NULL)
+	if (failure != NULL && full) {
+		/* What the senders hear, in their 4xx replies. */
+		snprintf(fullbuf, sizeof(fullbuf), "data directory full: %s",
+		    failure);
+		failure = fullbuf;
+	}
+	store_full_state(store, full, failure == NULL && added,
+	    failure != NULL ? failure : "data directory full", n, now);
+	if (failure != NULL && !full)
 		log_warnx("event=commit-failed items=%zu error=%s", n,
 		    log_q(failure));
-	else
+	else if (failure == NULL)
 		log_debug("event=commit items=%zu ms=%.2f", n,
 		    (store_now() - t0) * 1000);
 	while ((op = TAILQ_FIRST(&batch)) != NULL) {
@@ -967,6 +1061,13 @@ store_flush(struct store *store)
 	if (!TAILQ_EMPTY(&store->queue))
 		event_del(store->commit_ev);
 	store_commit(-1, 0, store);
+}
+
+int
+store_full(struct store *store)
+{
+	return store->full_since != 0 &&
+	    time(NULL) - store->full_last < STORE_FULL_PAUSE;
 }
 
 void

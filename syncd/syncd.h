@@ -400,6 +400,13 @@ long long	 store_message_count(struct store *);
 long long	 store_article_number(struct store *, const char *group,
 		    const char *msgid);
 /*
+ * Is the data directory full?  True for a short while after a commit
+ * failed for want of space: offers of new input (IHAVE, CHECK, RCPT) are
+ * refused before the message is sent.  After that pause the next message
+ * is tried for real, so a freed disk is noticed without a restart.
+ */
+int		 store_full(struct store *);
+/*
  * Fault injection for tests: the next n commits fail as if the disk were
  * full.
  */
@@ -663,6 +670,8 @@ void		 router_set_conf(struct router *, struct conf *);
 void		 router_submit(struct router *, const struct router_input *,
 		    router_cb, void *arg);
 const char	*router_result_name(enum router_result);
+/* Is the data directory full (store_full)? */
+int		 router_full(struct router *);
 /* Whether a gateway header's value is our identity (white space aside). */
 int		 router_is_ours(const char *value, const char *identity);
 void		 router_free(struct router **);

@@ -622,7 +622,7 @@ test_tempfail(void **state)
 
 	store_fail_commits(f->store, 1);
 	expect(f, SIDE_NEWS, NULL, NULL, m, ROUTER_TEMPFAIL,
-	    "database or disk is full (fault injected)");
+	    "data directory full: database or disk is full (fault injected)");
 	assert_int_equal(store_has_msgid(f->store, "<tf@x>"), 0);
 	/* The sender tries again and it goes through. */
 	expect(f, SIDE_NEWS, NULL, NULL, m, ROUTER_ACCEPTED, NULL);

@@ -540,6 +540,30 @@ test_fault(void **state)
 }
 
 /*
+ * A full disk is a state: said once, refused offers meanwhile
+ * (store_full), and over with the next commit that works.
+ */
+static void
+test_full_state(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_full(f->store), 0);
+	store_fail_commits(f->store, 2);
+	assert_int_equal(add(f, new_msg("<full1@x>", NULL, "g", "t", NULL)),
+	    STORE_TEMPFAIL);
+	assert_int_equal(store_full(f->store), 1);
+	assert_int_equal(add(f, new_msg("<full1@x>", NULL, "g", "t", NULL)),
+	    STORE_TEMPFAIL);
+	assert_int_equal(store_full(f->store), 1);
+	/* Space is back: the next message goes in, and offers are welcome. */
+	assert_int_equal(add(f, new_msg("<full1@x>", NULL, "g", "t", NULL)),
+	    STORE_OK);
+	assert_int_equal(store_full(f->store), 0);
+	assert_int_equal(store_article_number(f->store, "g", "<full1@x>"), 1);
+}
+
+/*
  * Set PRAGMA user_version straight in the file header (offset 60, big
  * endian) and return what it was.
  */
@@ -730,6 +754,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retry_since, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_state, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_fault_duplicate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup,
