@@ -19,9 +19,9 @@
 #       outage on its mail path (Postfix took the mail), so there is no
 #       technik notice for it; Postfix's deferred queue was seen to hand
 #       the thread to Mailman newest first (reported, not judged).
-#   (c) With SYNCOM_LONG set: syncd's mail-out straight to Mailman's LMTP
-#       runner, Mailman stopped: one "Down: Mailman" notice, one "Back:",
-#       and the thread reaches Mailman and its subscribers parent first.
+#   (c) syncd's mail-out straight to Mailman's LMTP runner, Mailman
+#       stopped: one "Down: Mailman" notice, one "Back:", and the thread
+#       reaches Mailman and its subscribers parent first.
 #
 # INN's outage, with its notices, is in notices.sh.
 
@@ -267,35 +267,31 @@ stop_syncd
 check_eq "syncd stops cleanly" 0 "$SYNCD_STATUS"
 t3=$(date +%s)
 
-# (c), the long version: syncd's mail-out straight to Mailman's LMTP
-# runner.  Then a Mailman outage is syncd's to see (one notice down, one
-# back) and syncd keeps the thread's order up to Mailman.
-if [ -n "${SYNCOM_LONG:-}" ]; then
-	sed -i "s|^deliver list smtp .*|deliver list lmtp 127.0.0.1:$MMLMTP|" "$C"
-	start_syncd "$C" || { not_ok "syncd starts with deliver list lmtp"; done_testing; exit 1; }
-	mailman_stop
-	C1="<c1-$$@news.example>"
-	C2="<c2-$$@news.example>"
-	C3="<c3-$$@news.example>"
-	ok=0
-	post "$C1" "outage c" > "$T/c.out" && grep -q '^240' "$T/c.out" && ok=$((ok + 1))
-	post "$C2" "Re: outage c" "$C1" > "$T/c.out" && grep -q '^240' "$T/c.out" && ok=$((ok + 1))
-	post "$C3" "Re: Re: outage c" "$C1 $C2" > "$T/c.out" && grep -q '^240' "$T/c.out" && ok=$((ok + 1))
-	check_eq "LMTP to Mailman, Mailman down: syncd takes a thread" 3 "$ok"
-	check "one notice says Mailman is down" wait_for 40 notices_are "Down: Mailman" 1 ||
-	    diag "$($NNTPTOOL "$NNTP" subjects "$TECHNIK")"
-	mailman_start "$T/mm"
-	check "Mailman starts again" mailman_wait
-	check "one notice says it is back" wait_for 30 notices_are "Back: Mailman" 1
-	check "every subscriber gets each post once" wait_for 60 everyone_once "$C1" "$C2" "$C3"
-	PAIRS="$C1,$C2 $C2,$C3"
-	check "syncd hands the thread to Mailman parent first" thread_order handed_line
-	check "and Mailman sends it on in that order" thread_order sent_line sub1@remote.example "$SINKPORT"
-	stop_syncd
-	check_eq "syncd stops cleanly again" 0 "$SYNCD_STATUS"
-else
-	skip "a Mailman outage with syncd's LMTP straight to Mailman" "SYNCOM_LONG is not set"
-fi
+# (c) syncd's mail-out straight to Mailman's LMTP runner.  Then a
+# Mailman outage is syncd's to see (one notice down, one back) and syncd
+# keeps the thread's order up to Mailman.
+sed -i "s|^deliver list smtp .*|deliver list lmtp 127.0.0.1:$MMLMTP|" "$C"
+start_syncd "$C" || { not_ok "syncd starts with deliver list lmtp"; done_testing; exit 1; }
+mailman_stop
+C1="<c1-$$@news.example>"
+C2="<c2-$$@news.example>"
+C3="<c3-$$@news.example>"
+ok=0
+post "$C1" "outage c" > "$T/c.out" && grep -q '^240' "$T/c.out" && ok=$((ok + 1))
+post "$C2" "Re: outage c" "$C1" > "$T/c.out" && grep -q '^240' "$T/c.out" && ok=$((ok + 1))
+post "$C3" "Re: Re: outage c" "$C1 $C2" > "$T/c.out" && grep -q '^240' "$T/c.out" && ok=$((ok + 1))
+check_eq "LMTP to Mailman, Mailman down: syncd takes a thread" 3 "$ok"
+check "one notice says Mailman is down" wait_for 40 notices_are "Down: Mailman" 1 ||
+    diag "$($NNTPTOOL "$NNTP" subjects "$TECHNIK")"
+mailman_start "$T/mm"
+check "Mailman starts again" mailman_wait
+check "one notice says it is back" wait_for 30 notices_are "Back: Mailman" 1
+check "every subscriber gets each post once" wait_for 60 everyone_once "$C1" "$C2" "$C3"
+PAIRS="$C1,$C2 $C2,$C3"
+check "syncd hands the thread to Mailman parent first" thread_order handed_line
+check "and Mailman sends it on in that order" thread_order sent_line sub1@remote.example "$SINKPORT"
+stop_syncd
+check_eq "syncd stops cleanly again" 0 "$SYNCD_STATUS"
 t4=$(date +%s)
 mailman_stop
 postfix_stop
