@@ -9,10 +9,13 @@
  * (system flags and keywords sorted, \Recent left out, which no client
  * can set), so that comparing and storing them is a string compare.  A
  * message is held in memory once, as libetpan fetched it, and APPENDed
- * from there.
+ * from there.  libetpan has no MULTIAPPEND (RFC 3502): that command is
+ * written here on libetpan's stream, with libetpan's next tag, and its
+ * answer read by libetpan's parser.
  */
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include <libetpan/libetpan.h>
+#include <libetpan/uidplus_types.h>
 
 #include "common.h"
 #include "migrate.h"
@@ -169,6 +173,8 @@ mig_imap_session(struct mig_imap *im, const struct mig_server *srv,
 	/* The capabilities after login may differ from the greeting's. */
 	mig_imap_capability(im);
 	im->uidplus = mig_imap_has(im, "UIDPLUS");
+	im->multiappend = mig_imap_has(im, "MULTIAPPEND") &&
+	    mig_imap_has(im, "LITERAL+");
 	/* The separator: LIST "" "" (RFC 3501 section 6.3.8). */
 	im->sep = '/';
 	if (mailimap_list(im->imap, "", "", &list) == MAILIMAP_NO_ERROR &&
@@ -587,6 +593,191 @@ mig_imap_msgs_free(struct mig_msg *v, size_t n)
 	free(v);
 }
 
+/* Write to im's stream; -1 when the connection broke. */
+static int
+mig_imap_write(struct mig_imap *im, const char *buf, size_t len)
+{
+	if (len > 0 && mailstream_write(im->imap->imap_stream, buf, len) !=
+	    (ssize_t)len)
+		return -1;
+	return 0;
+}
+
+static int
+mig_imap_printf(struct mig_imap *im, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+mig_imap_printf(struct mig_imap *im, const char *fmt, ...)
+{
+	va_list ap;
+	char *buf;
+	int len, rc;
+
+	va_start(ap, fmt);
+	len = vasprintf(&buf, fmt, ap);
+	va_end(ap);
+	if (len == -1)
+		fatalx("mig_imap_printf: out of memory");
+	rc = mig_imap_write(im, buf, (size_t)len);
+	free(buf);
+	return rc;
+}
+
+/*
+ * A mailbox name as an astring: quoted when it is printable ASCII, else
+ * a non-synchronizing literal (RFC 7888), which is only sent where the
+ * server has LITERAL+.
+ */
+static int
+mig_imap_astring(struct mig_imap *im, const char *name)
+{
+	const char *p;
+	int rc;
+
+	for (p = name; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			break;
+	if (*p != '\0')
+		return mig_imap_printf(im, "{%zu+}\r\n%s", strlen(name), name);
+	rc = mig_imap_write(im, "\"", 1);
+	for (p = name; *p != '\0' && rc == 0; p++) {
+		if (*p == '"' || *p == '\\')
+			rc = mig_imap_write(im, "\\", 1);
+		if (rc == 0)
+			rc = mig_imap_write(im, p, 1);
+	}
+	return rc == 0 ? mig_imap_write(im, "\"", 1) : -1;
+}
+
+/*
+ * The UIDs of an APPENDUID's set (RFC 4315) in order, into uids[n]: 0
+ * when it names exactly n UIDs, else -1 (then the new UIDs are not
+ * known, and the next run finds the messages by content).  A range is
+ * a set: "5:3" is 3, 4, 5.  libetpan reads "*" as 0, which no UID is.
+ */
+int
+mig_imap_uid_set(const struct mailimap_set *set, uint32_t *uids, size_t n)
+{
+	const struct mailimap_set_item *item;
+	clistiter *it;
+	uint32_t lo, hi, u;
+	size_t k = 0;
+
+	if (set == NULL || set->set_list == NULL)
+		return -1;
+	for (it = clist_begin(set->set_list); it != NULL; it = clist_next(it)) {
+		item = clist_content(it);
+		lo = item->set_first < item->set_last ? item->set_first :
+		    item->set_last;
+		hi = item->set_first < item->set_last ? item->set_last :
+		    item->set_first;
+		if (lo == 0)
+			return -1;
+		/* Bounded: no more than n UIDs are taken. */
+		for (u = lo;; u++) {
+			if (k == n)
+				return -1;
+			uids[k++] = u;
+			if (u == hi)
+				break;
+		}
+	}
+	return k == n ? 0 : -1;
+}
+
+/* The set of the last tagged answer's APPENDUID, or NULL. */
+static const struct mailimap_set *
+mig_imap_appenduid(struct mig_imap *im)
+{
+	const struct mailimap_response_info *ri = im->imap->imap_response_info;
+	const struct mailimap_extension_data *ext;
+	const struct mailimap_uidplus_resp_code_apnd *apnd;
+	clistiter *it;
+
+	if (ri == NULL || ri->rsp_extension_list == NULL)
+		return NULL;
+	for (it = clist_begin(ri->rsp_extension_list); it != NULL;
+	    it = clist_next(it)) {
+		ext = clist_content(it);
+		if (ext->ext_extension != &mailimap_extension_uidplus ||
+		    ext->ext_type != MAILIMAP_UIDPLUS_RESP_CODE_APND)
+			continue;
+		apnd = ext->ext_data;
+		return apnd->uid_set;
+	}
+	return NULL;
+}
+
+/*
+ * One APPEND for the n messages of v (RFC 3502), each a non-synchronizing
+ * literal (RFC 7888): one round trip and, on the server, one transaction
+ * for the batch, which it takes whole or not at all.  The tag is
+ * libetpan's next, so that its parser knows the answer as ours.  0 when
+ * the server took them (new_uids[] from APPENDUID, or all 0), 1 when it
+ * said NO (nothing appended; why in *why_r), -1 and why when it failed.
+ */
+static int
+mig_imap_append_batch(struct mig_imap *im, const char *folder,
+    const struct mig_imap_att *v, size_t n, uint32_t *new_uids,
+    char **why_r, char **err_r)
+{
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	mailstream *stream = im->imap->imap_stream;
+	struct mailimap_response *resp;
+	const struct mailimap_date_time *d;
+	size_t i;
+	int rc, cond;
+
+	*why_r = NULL;
+	memset(new_uids, 0, n * sizeof(*new_uids));
+	if ((rc = mailimap_send_current_tag(im->imap)) != MAILIMAP_NO_ERROR)
+		return mig_imap_fail(im, "APPEND", rc, err_r);
+	if (mig_imap_write(im, "APPEND ", 7) == -1 ||
+	    mig_imap_astring(im, folder) == -1)
+		goto lost;
+	for (i = 0; i < n; i++) {
+		if (v[i].flags != NULL && *v[i].flags != '\0' &&
+		    mig_imap_printf(im, " (%s)", v[i].flags) == -1)
+			goto lost;
+		if ((d = v[i].date) != NULL && d->dt_month >= 1 &&
+		    d->dt_month <= 12 && mig_imap_printf(im,
+		    " \"%02d-%s-%04d %02d:%02d:%02d %c%04d\"", d->dt_day,
+		    months[d->dt_month - 1], d->dt_year, d->dt_hour,
+		    d->dt_min, d->dt_sec, d->dt_zone < 0 ? '-' : '+',
+		    d->dt_zone < 0 ? -d->dt_zone : d->dt_zone) == -1)
+			goto lost;
+		/* As mailimap_append: bare LFs go as CRLF, and count so. */
+		if (mig_imap_printf(im, " {%zu+}\r\n",
+		    mailstream_get_data_crlf_size(v[i].section,
+		    v[i].section_len)) == -1 ||
+		    mailstream_send_data_crlf(stream, v[i].section,
+		    v[i].section_len, 0, NULL) == -1)
+			goto lost;
+	}
+	if (mig_imap_write(im, "\r\n", 2) == -1 ||
+	    mailstream_flush(stream) == -1 ||
+	    mailimap_read_line(im->imap) == NULL)
+		goto lost;
+	if ((rc = mailimap_parse_response(im->imap, &resp)) !=
+	    MAILIMAP_NO_ERROR)
+		return mig_imap_fail(im, "APPEND", rc, err_r);
+	cond = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->
+	    rsp_type;
+	mailimap_response_free(resp);
+	if (cond != MAILIMAP_RESP_COND_STATE_OK) {
+		mig_imap_fail(im, "APPEND", MAILIMAP_ERROR_APPEND, why_r);
+		return 1;
+	}
+	if (im->uidplus && mig_imap_uid_set(mig_imap_appenduid(im), new_uids,
+	    n) == -1)
+		memset(new_uids, 0, n * sizeof(*new_uids));
+	return 0;
+lost:
+	return mig_imap_fail(im, "APPEND", MAILIMAP_ERROR_STREAM, err_r);
+}
+
 int
 mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
     struct mig_imap *dst, const char *folder, mig_imap_copied_fn done,
@@ -595,13 +786,13 @@ mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
 	struct mailimap_flag_list *fl;
-	struct mig_imap_att b;
+	struct mig_imap_att *v, *b;
 	clist *result;
 	clistiter *it;
 	char *why;
-	uint32_t validity, new_uid;
-	size_t i;
-	int rc, stop = 0;
+	uint32_t validity, new_uid, *new_uids;
+	size_t i, nv = 0;
+	int rc, stop = 0, batch = -1;
 
 	/* One UID FETCH for the batch: a round trip per batch. */
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
@@ -622,36 +813,66 @@ mig_imap_copy(struct mig_imap *src, const uint32_t *uids, size_t n,
 	mailimap_fetch_type_free(ft);
 	if (rc != MAILIMAP_NO_ERROR)
 		return mig_imap_fail(src, "UID FETCH", rc, err_r);
-	for (it = clist_begin(result); it != NULL && !stop;
-	    it = clist_next(it)) {
-		mig_imap_att(clist_content(it), &b);
-		if (b.uid == 0 || b.section == NULL) {
+	v = xcalloc(clist_count(result) + 1, sizeof(*v));
+	for (it = clist_begin(result); it != NULL; it = clist_next(it)) {
+		mig_imap_att(clist_content(it), &v[nv]);
+		if (v[nv].uid == 0 || v[nv].section == NULL) {
 			/* A FETCH of flags alone, say: not ours. */
-			free(b.flags);
+			free(v[nv].flags);
 			continue;
 		}
-		fl = mig_imap_flag_list(b.flags != NULL ? b.flags : "");
+		nv++;
+	}
+	new_uids = xcalloc(nv + 1, sizeof(*new_uids));
+
+	/*
+	 * The batch in one APPEND.  Refused, it is tried again one message
+	 * at a time, so that only what the server will not take is
+	 * reported; a single message is reported at once.
+	 */
+	why = NULL;
+	if (dst->multiappend && nv > 0) {
+		batch = mig_imap_append_batch(dst, folder, v, nv, new_uids,
+		    &why, err_r);
+		if (batch == -1)
+			stop = -1;
+		for (i = 0; i < nv && batch == 0 && stop == 0; i++)
+			stop = done(arg, v[i].uid, new_uids[i],
+			    v[i].section_len, NULL, err_r);
+		if (batch == 1 && nv == 1)
+			stop = done(arg, v[0].uid, 0, v[0].section_len, why,
+			    err_r);
+		free(why);
+		if (batch == 1 && nv > 1)
+			batch = -1;
+	}
+	for (i = 0; i < nv && batch == -1 && stop == 0; i++) {
+		b = &v[i];
+		fl = mig_imap_flag_list(b->flags != NULL ? b->flags : "");
 		new_uid = 0;
 		if (dst->uidplus)
 			rc = mailimap_uidplus_append(dst->imap, folder, fl,
-			    b.date, b.section, b.section_len, &validity,
+			    b->date, b->section, b->section_len, &validity,
 			    &new_uid);
 		else
-			rc = mailimap_append(dst->imap, folder, fl, b.date,
-			    b.section, b.section_len);
+			rc = mailimap_append(dst->imap, folder, fl, b->date,
+			    b->section, b->section_len);
 		mailimap_flag_list_free(fl);
-		free(b.flags);
 		if (rc != MAILIMAP_NO_ERROR && rc != MAILIMAP_ERROR_APPEND) {
-			mailimap_fetch_list_free(result);
-			return mig_imap_fail(dst, "APPEND", rc, err_r);
+			stop = mig_imap_fail(dst, "APPEND", rc, err_r);
+			break;
 		}
 		/* A NO: the server will not take this one (too big...). */
 		why = NULL;
 		if (rc == MAILIMAP_ERROR_APPEND)
 			mig_imap_fail(dst, "APPEND", rc, &why);
-		stop = done(arg, b.uid, new_uid, b.section_len, why, err_r);
+		stop = done(arg, b->uid, new_uid, b->section_len, why, err_r);
 		free(why);
 	}
+	for (i = 0; i < nv; i++)
+		free(v[i].flags);
+	free(v);
+	free(new_uids);
 	mailimap_fetch_list_free(result);
 	return stop == -1 ? -1 : 0;
 }

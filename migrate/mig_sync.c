@@ -9,7 +9,12 @@
  * the state's commit, or a changed UIDVALIDITY, costs no duplicate.  The
  * rest is copied with its flags, keywords and INTERNALDATE, the new UID
  * taken from APPENDUID (RFC 4315), fetched in batches of up to
- * MIG_SYNC_BATCH messages or MIG_SYNC_BATCH_BYTES, one FETCH each.  Then
+ * MIG_SYNC_BATCH messages or MIG_SYNC_BATCH_BYTES, one FETCH each, and
+ * appended in one APPEND each where the new server has MULTIAPPEND (RFC
+ * 3502).  It stores such a batch whole or not at all, and each message
+ * of it is recorded only after its OK: a kill in between leaves messages
+ * on the new side that the state does not know, found by content as
+ * above.  Then
  * flags that changed on the old side since are set again on the new one,
  * and with --sync-deletes what the old side no longer has is expunged on
  * the new.

@@ -21,6 +21,7 @@
 
 struct mailimap;
 struct mailimap_date_time;
+struct mailimap_set;
 struct sqlite3;
 
 /* mig_conf.c */
@@ -154,6 +155,8 @@ struct mig_imap {
 	struct mailimap	*imap;
 	char		 sep;		/* the hierarchy separator */
 	int		 uidplus;
+	int		 multiappend;	/* MULTIAPPEND (RFC 3502) and LITERAL+
+					   (RFC 7888): a batch in one APPEND */
 	const char	*side;		/* "old" or "new", for messages */
 	int		 lost;		/* could not connect, or the connection
 					   broke: worth another try */
@@ -209,12 +212,19 @@ typedef int	(*mig_imap_copied_fn)(void *arg, uint32_t uid,
 /*
  * Copy the messages uids of src's selected folder to folder of dst, with
  * flags and INTERNALDATE: one FETCH for all of them (a message gone
- * meanwhile is skipped), then an APPEND each.  -1 and why when a server
- * failed.
+ * meanwhile is skipped), then one APPEND for all of them when dst has
+ * MULTIAPPEND and LITERAL+, else (or when dst refuses the batch) an
+ * APPEND each.  -1 and why when a server failed.
  */
 int		 mig_imap_copy(struct mig_imap *src, const uint32_t *uids,
 		    size_t n, struct mig_imap *dst, const char *folder,
 		    mig_imap_copied_fn, void *arg, char **err_r);
+/*
+ * The n UIDs of an APPENDUID's set (RFC 4315) in order into uids; -1
+ * when it does not name exactly n.
+ */
+int		 mig_imap_uid_set(const struct mailimap_set *, uint32_t *uids,
+		    size_t n);
 /* Replace the flags of a message of the selected folder. */
 int		 mig_imap_store(struct mig_imap *, uint32_t uid,
 		    const char *flags, char **err_r);

@@ -1,7 +1,10 @@
 /*
  * test_migrate.c: syncmigrate's configuration (statements, errors with
- * their line), folder names (separators, renames, exclusions), and the
- * state (a changed UIDVALIDITY drops the folder's record).
+ * their line), folder names (separators, renames, exclusions), the
+ * state (a changed UIDVALIDITY drops the folder's record), and copying
+ * a batch to a server with MULTIAPPEND (the command sent, the UIDs of
+ * APPENDUID, a refused batch tried again message by message) against
+ * scripted server answers.
  */
 
 #include <setjmp.h>
@@ -13,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <libetpan/libetpan.h>
 
 #include "common.h"
 #include "migrate.h"
@@ -220,6 +225,327 @@ test_state(void **state)
 	free(wal);
 }
 
+/*
+ * A scripted server: its answers are read from a string, what the client
+ * writes is kept.  The answers do not wait for the questions, so a
+ * script is the whole conversation's server side, tags in order.
+ */
+struct script {
+	const char	*p;
+	size_t		 len;
+	char		*out;
+	size_t		 outlen;
+};
+
+static ssize_t
+script_read(mailstream_low *low, void *buf, size_t count)
+{
+	struct script *s = low->data;
+
+	if (s->len == 0)
+		return -1;
+	if (count > s->len)
+		count = s->len;
+	memcpy(buf, s->p, count);
+	s->p += count;
+	s->len -= count;
+	return (ssize_t)count;
+}
+
+static ssize_t
+script_write(mailstream_low *low, const void *buf, size_t count)
+{
+	struct script *s = low->data;
+
+	s->out = xreallocarray(s->out, s->outlen + count + 1, 1);
+	memcpy(s->out + s->outlen, buf, count);
+	s->outlen += count;
+	s->out[s->outlen] = '\0';
+	return (ssize_t)count;
+}
+
+static int
+script_close(mailstream_low *low)
+{
+	(void)low;
+	return 0;
+}
+
+static int
+script_get_fd(mailstream_low *low)
+{
+	(void)low;
+	return -1;
+}
+
+static void
+script_free(mailstream_low *low)
+{
+	free(low);
+}
+
+static void
+script_cancel(mailstream_low *low)
+{
+	(void)low;
+}
+
+static mailstream_low_driver script_driver = {
+	script_read, script_write, script_close, script_get_fd, script_free,
+	script_cancel, NULL, NULL, NULL, NULL, NULL,
+};
+
+/* Log in on the script; what the login wrote is dropped. */
+static void
+script_login(struct mig_imap *im, struct script *s, const char *answers,
+    const char *side)
+{
+	static struct mig_server srv = { .host = "script", .port = 143 };
+	mailstream_low *low;
+	mailstream *stream;
+	char *err = NULL;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->p = answers;
+	s->len = strlen(answers);
+	memset(im, 0, sizeof(*im));
+	im->side = side;
+	assert_non_null(im->imap = mailimap_new(0, NULL));
+	assert_non_null(low = mailstream_low_new(s, &script_driver));
+	assert_non_null(stream = mailstream_new(low, 8192));
+	rc = mailimap_connect(im->imap, stream);
+	assert_int_equal(rc, MAILIMAP_NO_ERROR_NON_AUTHENTICATED);
+	assert_int_equal(mig_imap_session(im, &srv, "user", "pw", &err), 0);
+	free(s->out);
+	s->out = NULL;
+	s->outlen = 0;
+}
+
+#define SCRIPT_GREETING	"* OK ready\r\n"
+/* Login (tag 1), CAPABILITY (2), LIST "" "" (3). */
+#define SCRIPT_LOGIN(caps) \
+	SCRIPT_GREETING \
+	"1 OK [CAPABILITY IMAP4rev1 " caps "] Logged in\r\n" \
+	"* CAPABILITY IMAP4rev1 " caps "\r\n" \
+	"2 OK done\r\n" \
+	"* LIST () \"/\" \"\"\r\n" \
+	"3 OK done\r\n"
+/* The old side: EXAMINE (4), then the batch's UID FETCH (5). */
+#define SCRIPT_OLD \
+	SCRIPT_LOGIN("UIDPLUS") \
+	"* 3 EXISTS\r\n" \
+	"* OK [UIDVALIDITY 7] ok\r\n" \
+	"4 OK [READ-ONLY] done\r\n" \
+	"* 1 FETCH (UID 10 FLAGS (\\Seen $Label1) INTERNALDATE " \
+	"\"07-Dec-2026 03:20:25 +0100\" BODY[] {5}\r\nabc\r\n)\r\n" \
+	"* 2 FETCH (UID 11 FLAGS () INTERNALDATE " \
+	"\" 1-Jan-1970 00:00:00 -0930\" BODY[] {3}\r\nde\n)\r\n" \
+	"* 3 FETCH (UID 12 FLAGS (\\Flagged) BODY[] {1}\r\nf)\r\n" \
+	"5 OK done\r\n"
+/* The same with one message in the batch. */
+#define SCRIPT_OLD1 \
+	SCRIPT_LOGIN("UIDPLUS") \
+	"* 1 EXISTS\r\n" \
+	"4 OK [READ-ONLY] done\r\n" \
+	"* 1 FETCH (UID 12 FLAGS (\\Flagged) BODY[] {1}\r\nf)\r\n" \
+	"5 OK done\r\n"
+
+struct copied {
+	uint32_t	 uid[8], new_uid[8];
+	char		*refused[8];
+	size_t		 n;
+};
+
+static int
+copied(void *arg, uint32_t uid, uint32_t new_uid, size_t size,
+    const char *refused, char **err_r)
+{
+	struct copied *c = arg;
+
+	(void)size;
+	(void)err_r;
+	assert_true(c->n < 8);
+	c->uid[c->n] = uid;
+	c->new_uid[c->n] = new_uid;
+	c->refused[c->n++] = refused != NULL ? xstrdup(refused) : NULL;
+	return 0;
+}
+
+/* Copy UIDs 10, 11, 12 from old's script to new's script into c. */
+static void
+copy3(const char *old_answers, const char *new_answers, struct script *ns,
+    struct copied *c, int expect)
+{
+	static const uint32_t uids[] = { 10, 11, 12 };
+	struct mig_imap old, new;
+	struct script os;
+	uint32_t uv;
+	char *err = NULL, *out;
+
+	script_login(&old, &os, old_answers, "old");
+	script_login(&new, ns, new_answers, "new");
+	assert_int_equal(mig_imap_select(&old, "INBOX", 1, &uv, &err), 0);
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(mig_imap_copy(&old, uids, 3, &new, "Ab\"c", copied,
+	    c, &err), expect);
+	if (expect == -1) {
+		assert_non_null(err);
+		assert_non_null(strstr(err, "new server: APPEND failed"));
+		free(err);
+	}
+	/* What the copy wrote, without the LOGOUT that follows. */
+	out = ns->out;
+	ns->out = NULL;
+	mig_imap_logout(&old);
+	mig_imap_logout(&new);
+	free(os.out);
+	free(ns->out);
+	ns->out = out;
+}
+
+static void
+free_copied(struct copied *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->refused[i]);
+}
+
+#define SCRIPT_MULTI	"UIDPLUS MULTIAPPEND LITERAL+"
+/* The one APPEND of the batch, as the new server reads it. */
+#define SCRIPT_BATCH \
+	"4 APPEND \"Ab\\\"c\" ($Label1 \\Seen) \"07-Dec-2026 03:20:25 +0100\"" \
+	" {5+}\r\nabc\r\n" \
+	" \"01-Jan-1970 00:00:00 -0930\" {4+}\r\nde\r\n" \
+	" (\\Flagged) {1+}\r\nf\r\n"
+
+static void
+test_multiappend(void **state)
+{
+	struct script ns;
+	struct copied c;
+
+	(void)state;
+	copy3(SCRIPT_OLD, SCRIPT_LOGIN(SCRIPT_MULTI)
+	    "4 OK [APPENDUID 9 20:21,23] Append completed.\r\n", &ns, &c, 0);
+	assert_string_equal(ns.out, SCRIPT_BATCH);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.uid[0], 10);
+	assert_int_equal(c.new_uid[0], 20);
+	assert_int_equal(c.uid[1], 11);
+	assert_int_equal(c.new_uid[1], 21);
+	assert_int_equal(c.uid[2], 12);
+	assert_int_equal(c.new_uid[2], 23);
+	assert_null(c.refused[0]);
+	assert_null(c.refused[2]);
+	free_copied(&c);
+	free(ns.out);
+
+	/* An APPENDUID that does not name three: copied, UIDs unknown. */
+	copy3(SCRIPT_OLD, SCRIPT_LOGIN(SCRIPT_MULTI)
+	    "4 OK [APPENDUID 9 20:21] Append completed.\r\n", &ns, &c, 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.new_uid[0], 0);
+	assert_int_equal(c.new_uid[2], 0);
+	assert_null(c.refused[1]);
+	free_copied(&c);
+	free(ns.out);
+
+	/* Without LITERAL+: an APPEND each, as before. */
+	copy3(SCRIPT_OLD, SCRIPT_LOGIN("UIDPLUS MULTIAPPEND")
+	    "+ go\r\n4 OK [APPENDUID 9 20] done\r\n"
+	    "+ go\r\n5 OK [APPENDUID 9 21] done\r\n"
+	    "+ go\r\n6 OK [APPENDUID 9 22] done\r\n", &ns, &c, 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.new_uid[2], 22);
+	assert_non_null(strstr(ns.out, "{5}\r\n"));
+	assert_null(strstr(ns.out, "+}"));
+	free_copied(&c);
+	free(ns.out);
+}
+
+static void
+test_multiappend_refused(void **state)
+{
+	struct script ns;
+	struct copied c;
+
+	(void)state;
+	/* The batch refused: one at a time, the second refused. */
+	copy3(SCRIPT_OLD, SCRIPT_LOGIN(SCRIPT_MULTI)
+	    "4 NO [LIMIT] Message too large\r\n"
+	    "+ go\r\n5 OK [APPENDUID 9 30] done\r\n"
+	    "6 NO [LIMIT] Message too large\r\n"
+	    "+ go\r\n7 OK [APPENDUID 9 31] done\r\n", &ns, &c, 0);
+	assert_int_equal(strncmp(ns.out, SCRIPT_BATCH, strlen(SCRIPT_BATCH)),
+	    0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.uid[0], 10);
+	assert_int_equal(c.new_uid[0], 30);
+	assert_null(c.refused[0]);
+	assert_int_equal(c.uid[1], 11);
+	assert_non_null(c.refused[1]);
+	assert_non_null(strstr(c.refused[1], "Message too large"));
+	assert_int_equal(c.uid[2], 12);
+	assert_int_equal(c.new_uid[2], 31);
+	free_copied(&c);
+	free(ns.out);
+
+	/* A batch of one refused: reported at once, not sent again. */
+	copy3(SCRIPT_OLD1, SCRIPT_LOGIN(SCRIPT_MULTI)
+	    "4 NO [LIMIT] Message too large\r\n", &ns, &c, 0);
+	assert_string_equal(ns.out, "4 APPEND \"Ab\\\"c\" (\\Flagged)"
+	    " {1+}\r\nf\r\n");
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.uid[0], 12);
+	assert_int_equal(c.new_uid[0], 0);
+	assert_non_null(c.refused[0]);
+	assert_non_null(strstr(c.refused[0], "Message too large"));
+	free_copied(&c);
+	free(ns.out);
+
+	/* A BAD, or the connection gone: the batch fails, nothing copied. */
+	copy3(SCRIPT_OLD, SCRIPT_LOGIN(SCRIPT_MULTI) "4 BAD what\r\n", &ns, &c,
+	    -1);
+	assert_int_equal(c.n, 0);
+	free(ns.out);
+	copy3(SCRIPT_OLD, SCRIPT_LOGIN(SCRIPT_MULTI) "* 4 EXISTS\r\n", &ns,
+	    &c, -1);
+	assert_int_equal(c.n, 0);
+	free(ns.out);
+}
+
+static void
+test_uid_set(void **state)
+{
+	struct mailimap_set *set;
+	uint32_t uids[4];
+
+	(void)state;
+	set = mailimap_set_new_empty();
+	mailimap_set_add_interval(set, 7, 5);
+	mailimap_set_add_single(set, 9);
+	assert_int_equal(mig_imap_uid_set(set, uids, 4), 0);
+	assert_int_equal(uids[0], 5);
+	assert_int_equal(uids[1], 6);
+	assert_int_equal(uids[2], 7);
+	assert_int_equal(uids[3], 9);
+	assert_int_equal(mig_imap_uid_set(set, uids, 3), -1);
+	mailimap_set_free(set);
+	/* "4000000000:*": "*" is 0 for libetpan, no UID. */
+	set = mailimap_set_new_interval(4000000000U, 0);
+	assert_int_equal(mig_imap_uid_set(set, uids, 4), -1);
+	mailimap_set_free(set);
+	set = mailimap_set_new_interval(UINT32_MAX - 1, UINT32_MAX);
+	assert_int_equal(mig_imap_uid_set(set, uids, 2), 0);
+	assert_int_equal(uids[1], UINT32_MAX);
+	assert_int_equal(mig_imap_uid_set(set, uids, 3), -1);
+	mailimap_set_free(set);
+	assert_int_equal(mig_imap_uid_set(NULL, uids, 1), -1);
+}
+
 int
 main(void)
 {
@@ -228,6 +554,9 @@ main(void)
 		cmocka_unit_test(test_conf_errors),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_multiappend),
+		cmocka_unit_test(test_multiappend_refused),
+		cmocka_unit_test(test_uid_set),
 	};
 	int fd, rc;
 
