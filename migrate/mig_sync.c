@@ -328,7 +328,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	struct mig_sync_copy ctx;
 	uint32_t ouv, nuv, *gone = NULL, *tocopy = NULL;
 	size_t nold = 0, nnew = 0, ncopied = 0, ngone = 0, ntocopy = 0, i, n;
-	size_t size, bytes;
+	size_t size, bytes, max_n, max_bytes;
 	char *new_name;
 	int rc = -1, keys, *mapped = NULL;
 	long long before = stats->copied;
@@ -433,15 +433,25 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	ctx.name = old_name;
 	ctx.olds = olds;
 	ctx.nold = nold;
+	/*
+	 * A batch goes to the new server at once (MULTIAPPEND): under
+	 * --max-rate or --max-bytes it is at most a second's worth, so
+	 * that the pace stays even.
+	 */
+	max_n = MIG_SYNC_BATCH;
+	if (s->opt->max_msgs > 0 && s->opt->max_msgs < max_n)
+		max_n = s->opt->max_msgs >= 1 ? (size_t)s->opt->max_msgs : 1;
+	max_bytes = MIG_SYNC_BATCH_BYTES;
+	if (s->opt->max_bytes > 0 && s->opt->max_bytes < max_bytes)
+		max_bytes = (size_t)s->opt->max_bytes;
 	for (i = 0; i < ntocopy;) {
 		if (s->opt->deadline != 0 && time(NULL) >= s->opt->deadline) {
 			stats->stopped = 1;
 			break;
 		}
-		for (n = 0, bytes = 0; i + n < ntocopy && n < MIG_SYNC_BATCH;
-		    n++) {
+		for (n = 0, bytes = 0; i + n < ntocopy && n < max_n; n++) {
 			size = mig_sync_by_uid(olds, nold, tocopy[i + n])->size;
-			if (n > 0 && bytes + size > MIG_SYNC_BATCH_BYTES)
+			if (n > 0 && bytes + size > max_bytes)
 				break;
 			bytes += size;
 		}
