@@ -103,11 +103,17 @@ tests/bench/%: $(srcdir)/tests/bench/%.c
 
 tests/fuzz/%.o: $(srcdir)/tests/fuzz/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -I$(srcdir)/tests/migrate -c -o $@ $<
 
 tests/unit/%.o: $(srcdir)/tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -I$(srcdir)/tests/migrate $(CMOCKA_CFLAGS) -c -o $@ $<
+
+# The scripted IMAP server of syncmigrate's unit tests and fuzz_imap.
+IMAP_SCRIPT = tests/migrate/imap_script.o
+tests/migrate/%.o: $(srcdir)/tests/migrate/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 common/libcommon.a: $(COMMON_OBJS)
 	rm -f $@
@@ -157,18 +163,23 @@ $(COMMON_TESTS): %: %.o common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a \
 		$(ETPAN_LIBS) $(CMOCKA_LIBS)
 
-$(MIGRATE_TESTS): %: %.o $(MIGRATE_OBJS) common/libcommon.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(MIGRATE_OBJS) common/libcommon.a \
-		$(SQLITE_LIBS) $(ETPAN_LIBS) $(SSL_LIBS) $(CMOCKA_LIBS)
+$(MIGRATE_TESTS): %: %.o $(IMAP_SCRIPT) $(MIGRATE_OBJS) common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(IMAP_SCRIPT) $(MIGRATE_OBJS) \
+		common/libcommon.a $(SQLITE_LIBS) $(ETPAN_LIBS) $(SSL_LIBS) \
+		$(CMOCKA_LIBS)
 
 $(SYNCD_TESTS): %: %.o $(SIDE_LIBS) syncd/libsyncd.a common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SIDE_LIBS) syncd/libsyncd.a \
 		common/libcommon.a $(DAEMON_LIBS) $(CMOCKA_LIBS)
 
-tests/fuzz/fuzz_migrate tests/fuzz/fuzz_imap: %: %.o $(MIGRATE_OBJS) \
-		common/libcommon.a
+tests/fuzz/fuzz_migrate: %: %.o $(MIGRATE_OBJS) common/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(MIGRATE_OBJS) \
 		common/libcommon.a $(SQLITE_LIBS) $(ETPAN_LIBS) $(SSL_LIBS)
+
+tests/fuzz/fuzz_imap: %: %.o $(IMAP_SCRIPT) $(MIGRATE_OBJS) common/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(IMAP_SCRIPT) \
+		$(MIGRATE_OBJS) common/libcommon.a $(SQLITE_LIBS) $(ETPAN_LIBS) \
+		$(SSL_LIBS)
 
 tests/fuzz/%: tests/fuzz/%.o $(SIDE_LIBS) syncd/libsyncd.a \
 		common/libcommon.a

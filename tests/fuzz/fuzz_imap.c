@@ -1,9 +1,9 @@
 /*
  * fuzz_imap.c: libFuzzer target for what IMAP servers answer syncmigrate.
  * The input is what two servers send, the old one's bytes, a line
- * "=====", then the new one's; each reaches libetpan's parser through a
- * stream driver that reads from the input as mig_tls.c's driver reads
- * from a socket, and drops what the client writes.  syncmigrate then goes through one account's steps as
+ * "=====", then the new one's; each reaches libetpan's parser as a
+ * scripted server (tests/migrate/imap_script.c) that drops what the
+ * client writes.  syncmigrate then goes through one account's steps as
  * mig_sync.c does: log in, list the folders, examine one, list its
  * messages, copy some of them to the new server, store flags and
  * expunge.  Whatever the servers say, each step either works or fails
@@ -20,83 +20,20 @@
 
 #include "common.h"
 #include "migrate.h"
+#include "imap_script.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define FUZZ_IMAP_SEP		"\n=====\n"
 #define FUZZ_IMAP_COPY_MAX	8
 
-struct fuzz_server {
-	const uint8_t	*p;
-	size_t		 len;
-};
-
-/* As mig_tls.c's driver: the end of the input is an error. */
-static ssize_t
-fuzz_read(mailstream_low *low, void *buf, size_t count)
-{
-	struct fuzz_server *s = low->data;
-
-	if (s->len == 0)
-		return -1;
-	if (count > s->len)
-		count = s->len;
-	memcpy(buf, s->p, count);
-	s->p += count;
-	s->len -= count;
-	return (ssize_t)count;
-}
-
-static ssize_t
-fuzz_write(mailstream_low *low, const void *buf, size_t count)
-{
-	(void)low;
-	(void)buf;
-	return (ssize_t)count;
-}
-
-static int
-fuzz_close(mailstream_low *low)
-{
-	(void)low;
-	return 0;
-}
-
-static int
-fuzz_get_fd(mailstream_low *low)
-{
-	(void)low;
-	return -1;
-}
-
-static void
-fuzz_free(mailstream_low *low)
-{
-	free(low->data);
-	free(low);
-}
-
-static void
-fuzz_cancel(mailstream_low *low)
-{
-	(void)low;
-}
-
-static mailstream_low_driver fuzz_driver = {
-	fuzz_read, fuzz_write, fuzz_close, fuzz_get_fd, fuzz_free,
-	fuzz_cancel, NULL, NULL, NULL, NULL, NULL,
-};
-
 /* A session on the given server bytes, logged in; -1 if it is not. */
 static int
-fuzz_login(struct mig_imap *im, const char *side, const uint8_t *p,
-    size_t len)
+fuzz_login(struct mig_imap *im, const char *side, struct imap_script *s,
+    const uint8_t *p, size_t len)
 {
 	static struct mig_server srv = { .host = "fuzz", .port = 143,
 	    .master = "master", .master_password = "secret" };
-	struct fuzz_server *s = xmalloc(sizeof(*s));
-	mailstream_low *low;
-	mailstream *stream;
 	char *err = NULL;
 	int rc;
 
@@ -104,12 +41,10 @@ fuzz_login(struct mig_imap *im, const char *side, const uint8_t *p,
 	im->side = side;
 	if ((im->imap = mailimap_new(0, NULL)) == NULL)
 		abort();
-	s->p = p;
+	memset(s, 0, sizeof(*s));
+	s->p = (const char *)p;
 	s->len = len;
-	if ((low = mailstream_low_new(s, &fuzz_driver)) == NULL ||
-	    (stream = mailstream_new(low, 8192)) == NULL)
-		abort();
-	rc = mailimap_connect(im->imap, stream);
+	rc = mailimap_connect(im->imap, imap_script_stream(s));
 	if (rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
 	    rc != MAILIMAP_NO_ERROR_AUTHENTICATED) {
 		mig_imap_logout(im);
@@ -152,6 +87,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mig_imap old, new;
+	struct imap_script old_script, new_script;
 	struct mig_msg *msgs = NULL, *theirs = NULL;
 	uint32_t uids[FUZZ_IMAP_COPY_MAX], validity;
 	const uint8_t *sep;
@@ -162,10 +98,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sep = memmem(data, size, FUZZ_IMAP_SEP, strlen(FUZZ_IMAP_SEP));
 	if (sep == NULL)
 		sep = data + size;
-	have_old = fuzz_login(&old, "old", data, (size_t)(sep - data)) == 0;
+	have_old = fuzz_login(&old, "old", &old_script, data,
+	    (size_t)(sep - data)) == 0;
 	if (sep < data + size)
 		sep += strlen(FUZZ_IMAP_SEP);
-	have_new = fuzz_login(&new, "new", sep,
+	have_new = fuzz_login(&new, "new", &new_script, sep,
 	    (size_t)(data + size - sep)) == 0;
 
 	if (have_old && mig_imap_folders(&old, &names, &uses, &n, &err) == -1)

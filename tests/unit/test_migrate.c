@@ -21,6 +21,7 @@
 
 #include "common.h"
 #include "migrate.h"
+#include "imap_script.h"
 
 static char path[] = "/tmp/syncom-unit-migrate.XXXXXX";
 
@@ -225,96 +226,23 @@ test_state(void **state)
 	free(wal);
 }
 
-/*
- * A scripted server: its answers are read from a string, what the client
- * writes is kept.  The answers do not wait for the questions, so a
- * script is the whole conversation's server side, tags in order.
- */
-struct script {
-	const char	*p;
-	size_t		 len;
-	char		*out;
-	size_t		 outlen;
-};
-
-static ssize_t
-script_read(mailstream_low *low, void *buf, size_t count)
-{
-	struct script *s = low->data;
-
-	if (s->len == 0)
-		return -1;
-	if (count > s->len)
-		count = s->len;
-	memcpy(buf, s->p, count);
-	s->p += count;
-	s->len -= count;
-	return (ssize_t)count;
-}
-
-static ssize_t
-script_write(mailstream_low *low, const void *buf, size_t count)
-{
-	struct script *s = low->data;
-
-	s->out = xreallocarray(s->out, s->outlen + count + 1, 1);
-	memcpy(s->out + s->outlen, buf, count);
-	s->outlen += count;
-	s->out[s->outlen] = '\0';
-	return (ssize_t)count;
-}
-
-static int
-script_close(mailstream_low *low)
-{
-	(void)low;
-	return 0;
-}
-
-static int
-script_get_fd(mailstream_low *low)
-{
-	(void)low;
-	return -1;
-}
-
-static void
-script_free(mailstream_low *low)
-{
-	free(low);
-}
-
-static void
-script_cancel(mailstream_low *low)
-{
-	(void)low;
-}
-
-static mailstream_low_driver script_driver = {
-	script_read, script_write, script_close, script_get_fd, script_free,
-	script_cancel, NULL, NULL, NULL, NULL, NULL,
-};
-
 /* Log in on the script; what the login wrote is dropped. */
 static void
-script_login(struct mig_imap *im, struct script *s, const char *answers,
-    const char *side)
+script_login(struct mig_imap *im, struct imap_script *s,
+    const char *answers, const char *side)
 {
 	static struct mig_server srv = { .host = "script", .port = 143 };
-	mailstream_low *low;
-	mailstream *stream;
 	char *err = NULL;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->p = answers;
 	s->len = strlen(answers);
+	s->keep = 1;
 	memset(im, 0, sizeof(*im));
 	im->side = side;
 	assert_non_null(im->imap = mailimap_new(0, NULL));
-	assert_non_null(low = mailstream_low_new(s, &script_driver));
-	assert_non_null(stream = mailstream_new(low, 8192));
-	rc = mailimap_connect(im->imap, stream);
+	rc = mailimap_connect(im->imap, imap_script_stream(s));
 	assert_int_equal(rc, MAILIMAP_NO_ERROR_NON_AUTHENTICATED);
 	assert_int_equal(mig_imap_session(im, &srv, "user", "pw", &err), 0);
 	free(s->out);
@@ -374,12 +302,13 @@ copied(void *arg, uint32_t uid, uint32_t new_uid, size_t size,
 
 /* Copy UIDs 10, 11, 12 from old's script to new's script into c. */
 static void
-copy3(const char *old_answers, const char *new_answers, struct script *ns,
+copy3(const char *old_answers, const char *new_answers,
+    struct imap_script *ns,
     struct copied *c, int expect)
 {
 	static const uint32_t uids[] = { 10, 11, 12 };
 	struct mig_imap old, new;
-	struct script os;
+	struct imap_script os;
 	uint32_t uv;
 	char *err = NULL, *out;
 
@@ -424,7 +353,7 @@ free_copied(struct copied *c)
 static void
 test_multiappend(void **state)
 {
-	struct script ns;
+	struct imap_script ns;
 	struct copied c;
 
 	(void)state;
@@ -469,7 +398,7 @@ test_multiappend(void **state)
 static void
 test_multiappend_refused(void **state)
 {
-	struct script ns;
+	struct imap_script ns;
 	struct copied c;
 
 	(void)state;
