@@ -14,10 +14,9 @@
  * 3502).  It stores such a batch whole or not at all, and each message
  * of it is recorded only after its OK: a kill in between leaves messages
  * on the new side that the state does not know, found by content as
- * above.  Then
- * flags that changed on the old side since are set again on the new one,
- * and with --sync-deletes what the old side no longer has is expunged on
- * the new.
+ * above.  Then flags that changed on the old side since are set again on
+ * the new one, and with --sync-deletes what the old side no longer has
+ * is expunged on the new.
  *
  * A message the new server refuses (too large, say) is reported and the
  * run goes on; anything else that fails ends the account's run, and the
