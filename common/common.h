@@ -108,6 +108,8 @@ void		 msg_set_body(struct msg *, const char *body, size_t len);
 const char	*msg_get(const struct msg *, const char *name);
 /* The same with folding removed and white space trimmed. */
 char		*msg_get_unfolded(const struct msg *, const char *name);
+/* A value with line breaks removed (RFC 5322 section 2.2.3) and trimmed. */
+char		*msg_unfold(const char *value);
 size_t		 msg_count(const struct msg *, const char *name);
 /*
  * msg_add, msg_prepend and msg_set take a value without the final CRLF.

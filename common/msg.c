@@ -266,8 +266,7 @@ msg_get(const struct msg *msg, const char *name)
 	return NULL;
 }
 
-/* A value with line breaks removed (RFC 5322 section 2.2.3) and trimmed. */
-static char *
+char *
 msg_unfold(const char *value)
 {
 	const char *s, *e;

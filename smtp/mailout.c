@@ -93,7 +93,7 @@ mailout_8bit(struct msg *msg)
 {
 	struct msg_header *h;
 	char *u, *dec, *name = NULL, *addr = NULL, *phrase, *v;
-	size_t i, n, k;
+	size_t i, k;
 	int from = 0;
 
 	for (i = 0; i < msg->nheaders; i++) {
@@ -109,12 +109,7 @@ mailout_8bit(struct msg *msg)
 			;
 		if (mailout_unstructured[k] == NULL)
 			continue;
-		/* Unfold: CRLF before white space goes. */
-		u = xstrdup(h->value);
-		for (n = k = 0; u[n] != '\0'; n++)
-			if (u[n] != '\r' && u[n] != '\n')
-				u[k++] = u[n];
-		u[k] = '\0';
+		u = msg_unfold(h->value);
 		dec = rfc2047_decode(u);
 		free(h->value);
 		h->value = rfc2047_encode(dec, h->name);
