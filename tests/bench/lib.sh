@@ -4,7 +4,9 @@
 # One run of "make bench" (tests/bench/all) writes one file,
 # tests/bench/RESULTS.md in the build directory: a header with the date
 # and the machine, a summary table (figure, target, ours, the peer's,
-# ratio, met or missed), then each benchmark's section with its details.
+# ratio, met or missed), then each benchmark's section with its details,
+# and, when a target was missed, tests/bench/PROFILES.md: the profiles
+# of the missed targets, kept in the source tree.
 # The scripts write their parts under tests/bench/parts/ (sections.md,
 # summary.tsv); RESULTS.md is made from them at the end.  A script run
 # alone starts the parts afresh and writes RESULTS.md itself, so the
@@ -105,11 +107,24 @@ bench_report() {
 			    "sections say how many); ratio = ours / the peer's."
 		fi
 		echo ""
+		echo "Where a target is missed, the profile that shows where" \
+		    "the time goes is at the end (tests/bench/PROFILES.md)."
+		echo ""
 		echo "| figure | target | ours | peer | ratio | target met |"
 		echo "|---|---|---|---|---|---|"
 		awk -F '\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' \
 		    "$PARTS/summary.tsv"
 		cat "$PARTS/sections.md"
+		# A missed target is read with its profile.
+		if cut -f6 "$PARTS/summary.tsv" | grep -q '^missed'; then
+			echo ""
+			echo "---"
+			echo ""
+			# its headings one level down, not the lines of its
+			# fenced blocks
+			awk '/^```/ { f = !f } !f && /^#/ { $0 = "#" $0 } { print }' \
+			    "$srcdir/tests/bench/PROFILES.md"
+		fi
 	} > "$RESULTS.new" && mv "$RESULTS.new" "$RESULTS"
 	echo "figures in $RESULTS"
 }
