@@ -175,6 +175,9 @@ mig_imap_session(struct mig_imap *im, const struct mig_server *srv,
 	im->uidplus = mig_imap_has(im, "UIDPLUS");
 	im->multiappend = mig_imap_has(im, "MULTIAPPEND") &&
 	    mig_imap_has(im, "LITERAL+");
+	/* QRESYNC implies CONDSTORE (RFC 7162 section 3.2.3). */
+	im->condstore = mig_imap_has(im, "CONDSTORE") ||
+	    mig_imap_has(im, "QRESYNC");
 	/* The separator: LIST "" "" (RFC 3501 section 6.3.8). */
 	im->sep = '/';
 	if (mailimap_list(im->imap, "", "", &list) == MAILIMAP_NO_ERROR &&
@@ -298,8 +301,18 @@ mig_imap_select(struct mig_imap *im, const char *name, int readonly,
 {
 	int rc;
 
-	rc = readonly ? mailimap_examine(im->imap, name) :
-	    mailimap_select(im->imap, name);
+	/*
+	 * The old side is read: with CONDSTORE its answer carries the
+	 * folder's HIGHESTMODSEQ (RFC 7162 section 3.1.2.1), or NOMODSEQ,
+	 * which libetpan gives as 0.  The new side, written to, has no use
+	 * for it.
+	 */
+	im->modseq = 0;
+	if (readonly && im->condstore)
+		rc = mailimap_examine_condstore(im->imap, name, &im->modseq);
+	else
+		rc = readonly ? mailimap_examine(im->imap, name) :
+		    mailimap_select(im->imap, name);
 	if (rc != MAILIMAP_NO_ERROR)
 		return mig_imap_fail(im, readonly ? "EXAMINE" : "SELECT", rc,
 		    err_r);

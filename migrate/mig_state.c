@@ -53,6 +53,9 @@ static const char *const mig_state_schema[] = {
 	"ALTER TABLE account ADD COLUMN size INTEGER;"
 	"ALTER TABLE account ADD COLUMN seconds REAL NOT NULL DEFAULT 0;"
 	"ALTER TABLE account ADD COLUMN final INTEGER;",
+	/* 3: the old folder as last synced whole, for CONDSTORE */
+	("ALTER TABLE folder ADD COLUMN old_modseq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE folder ADD COLUMN old_exists INTEGER NOT NULL DEFAULT 0;"),
 };
 
 static int
@@ -194,8 +197,8 @@ mig_state_folder(struct mig_state *st, const char *account,
 
 	memset(f, 0, sizeof(*f));
 	if (sqlite3_prepare_v2(st->db, "SELECT id, old_uidvalidity,"
-	    " new_uidvalidity FROM folder WHERE account = ? AND old_name = ?",
-	    -1, &q, NULL) != SQLITE_OK)
+	    " new_uidvalidity, old_modseq, old_exists FROM folder"
+	    " WHERE account = ? AND old_name = ?", -1, &q, NULL) != SQLITE_OK)
 		return mig_state_error(st, "folder", err_r);
 	sqlite3_bind_text(q, 1, account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, old_name, -1, SQLITE_STATIC);
@@ -204,6 +207,8 @@ mig_state_folder(struct mig_state *st, const char *account,
 		f->id = sqlite3_column_int64(q, 0);
 		f->old_uidvalidity = (uint32_t)sqlite3_column_int64(q, 1);
 		f->new_uidvalidity = (uint32_t)sqlite3_column_int64(q, 2);
+		f->old_modseq = (uint64_t)sqlite3_column_int64(q, 3);
+		f->old_exists = (uint32_t)sqlite3_column_int64(q, 4);
 	}
 	sqlite3_finalize(q);
 	if (found && f->old_uidvalidity == old_uidvalidity &&
@@ -214,7 +219,8 @@ mig_state_folder(struct mig_state *st, const char *account,
 		if (mig_state_run(st, "DELETE FROM message WHERE folder = ?",
 		    "i", err_r, (long long)f->id) == -1 ||
 		    mig_state_run(st, "UPDATE folder SET old_uidvalidity = ?,"
-		    " new_uidvalidity = ?, new_name = ? WHERE id = ?", "iiti",
+		    " new_uidvalidity = ?, new_name = ?, old_modseq = 0,"
+		    " old_exists = 0 WHERE id = ?", "iiti",
 		    err_r, (long long)old_uidvalidity,
 		    (long long)new_uidvalidity, new_name, (long long)f->id) ==
 		    -1)
@@ -230,7 +236,18 @@ mig_state_folder(struct mig_state *st, const char *account,
 	}
 	f->old_uidvalidity = old_uidvalidity;
 	f->new_uidvalidity = new_uidvalidity;
+	f->old_modseq = 0;
+	f->old_exists = 0;
 	return 0;
+}
+
+int
+mig_state_synced(struct mig_state *st, int64_t folder, uint64_t old_modseq,
+    uint32_t old_exists, char **err_r)
+{
+	return mig_state_run(st, "UPDATE folder SET old_modseq = ?,"
+	    " old_exists = ? WHERE id = ?", "iii", err_r,
+	    (long long)old_modseq, (long long)old_exists, (long long)folder);
 }
 
 int

@@ -16,7 +16,9 @@
  * on the new side that the state does not know, found by content as
  * above.  Then flags that changed on the old side since are set again on
  * the new one, and with --sync-deletes what the old side no longer has
- * is expunged on the new.
+ * is expunged on the new.  With CONDSTORE (RFC 7162) on the old side, a
+ * folder that has not changed since it was last synced whole is not
+ * listed at all.
  *
  * A message the new server refuses (too large, say) is reported and the
  * run goes on; anything else that fails ends the account's run, and the
@@ -287,6 +289,7 @@ struct mig_sync_copy {
 	const char	*name;
 	const struct mig_msg *olds;
 	size_t		 nold;
+	size_t		 unrecorded;	/* refused, or copied without a UID */
 };
 
 /* A message copied (or refused): record it, count it, keep the pace. */
@@ -303,13 +306,16 @@ mig_sync_copied(void *arg, uint32_t uid, uint32_t new_uid, size_t size,
 		    " result=refused error=%s", log_q(s->a->name),
 		    log_q(c->name), uid, size, log_q(refused));
 		s->stats->refused++;
+		c->unrecorded++;
 		return 0;
 	}
 	s->stats->copied++;
 	s->stats->bytes += size;
 	/* Without UIDPLUS the next run finds it by content. */
-	if (new_uid != 0 && om != NULL && mig_state_put(s->st, c->folder, uid,
-	    new_uid, om->flags, err_r) == -1)
+	if (new_uid == 0 || om == NULL)
+		c->unrecorded++;
+	else if (mig_state_put(s->st, c->folder, uid, new_uid, om->flags,
+	    err_r) == -1)
 		return -1;
 	mig_sync_progress(s, c->name, 0);
 	mig_sync_pace(s);
@@ -325,11 +331,12 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	const struct mig_msg *om, *nm;
 	struct mig_copied *copied = NULL;
 	struct mig_sync_copy ctx;
-	uint32_t ouv, nuv, *gone = NULL, *tocopy = NULL;
+	uint32_t ouv, nuv, oexists, *gone = NULL, *tocopy = NULL;
+	uint64_t omodseq;
 	size_t nold = 0, nnew = 0, ncopied = 0, ngone = 0, ntocopy = 0, i, n;
 	size_t size, bytes, max_n, max_bytes;
 	char *new_name;
-	int rc = -1, keys, *mapped = NULL;
+	int rc = -1, keys, unchanged = 0, *mapped = NULL;
 	long long before = stats->copied;
 
 	if ((new_name = mig_sync_name(s->conf, s->special, s->nspecial,
@@ -354,16 +361,34 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 	    mig_imap_select(&s->new, new_name, 0, &nuv, err_r) == -1 ||
 	    mig_state_begin(s->st, err_r) == -1)
 		goto out;
+	omodseq = s->old.modseq;
+	oexists = mig_imap_exists(&s->old);
+	memset(&ctx, 0, sizeof(ctx));
 	if (mig_state_folder(s->st, s->a->name, old_name, new_name, ouv, nuv,
 	    &f, err_r) == -1 ||
 	    mig_state_copied(s->st, f.id, &copied, &ncopied, err_r) == -1) {
 		mig_state_rollback(s->st);
 		goto out;
 	}
+	if (mig_state_commit(s->st, err_r) == -1)
+		goto out;
+	/*
+	 * CONDSTORE (RFC 7162): every new message and every change of flags
+	 * or keywords moves the old folder's HIGHESTMODSEQ.  Where it has
+	 * not moved since the folder was last synced whole, and neither
+	 * side's count has (an expunge), there is nothing to list: the
+	 * rerun of an unchanged account is an EXAMINE and a SELECT a folder.
+	 * With --sync-deletes, what was deleted before counts too.
+	 */
+	if (omodseq != 0 && omodseq == f.old_modseq &&
+	    oexists == f.old_exists && mig_imap_exists(&s->new) == ncopied &&
+	    (!s->opt->sync_deletes || oexists == ncopied)) {
+		unchanged = 1;
+		goto done;
+	}
 	/* Nothing recorded yet: all will need their content keys. */
 	keys = ncopied == 0;
-	if (mig_state_commit(s->st, err_r) == -1 ||
-	    mig_imap_list(&s->old, keys, &olds, &nold, err_r) == -1)
+	if (mig_imap_list(&s->old, keys, &olds, &nold, err_r) == -1)
 		goto out;
 
 	/*
@@ -459,6 +484,7 @@ mig_sync_folder(struct mig_sync *s, const char *old_name, char **err_r)
 			goto out;
 		i += n;
 	}
+	ctx.unrecorded += ntocopy - i;
 
 flags:
 	/* Flags changed since, and with --sync-deletes, deletions. */
@@ -490,11 +516,17 @@ flags:
 	if (mig_imap_expunge(&s->new, gone, ngone, err_r) == -1)
 		goto out;
 	stats->deleted += ngone;
+	/* Whole, unless something was left or could not be recorded. */
+	if (ctx.unrecorded > 0)
+		omodseq = oexists = 0;
+	if (mig_state_synced(s->st, f.id, omodseq, oexists, err_r) == -1)
+		goto out;
+done:
 	stats->folders++;
-	log_info("event=folder account=%s folder=%s new=%s messages=%zu"
+	log_info("event=folder account=%s folder=%s new=%s messages=%u"
 	    " copied=%lld result=%s", log_q(s->a->name), log_q(old_name),
-	    log_q(new_name), nold, stats->copied - before, stats->stopped ?
-	    "stopped" : "synced");
+	    log_q(new_name), oexists, stats->copied - before, unchanged ?
+	    "unchanged" : stats->stopped ? "stopped" : "synced");
 	rc = 0;
 out:
 	free(tocopy);

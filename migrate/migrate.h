@@ -86,6 +86,12 @@ struct mig_state;
 struct mig_folder {
 	int64_t		 id;
 	uint32_t	 old_uidvalidity, new_uidvalidity;
+	/*
+	 * The old folder when it was last synced whole: its HIGHESTMODSEQ
+	 * and EXISTS as that run's EXAMINE found them (0: not known).
+	 */
+	uint64_t	 old_modseq;
+	uint32_t	 old_exists;
 };
 /* One message of a folder already on the new side. */
 struct mig_copied {
@@ -103,6 +109,12 @@ int		 mig_state_folder(struct mig_state *, const char *account,
 		    const char *old_name, const char *new_name,
 		    uint32_t old_uidvalidity, uint32_t new_uidvalidity,
 		    struct mig_folder *, char **err_r);
+/*
+ * The old folder was synced whole as it was at HIGHESTMODSEQ old_modseq
+ * with old_exists messages; 0, 0: it was not (something is left to do).
+ */
+int		 mig_state_synced(struct mig_state *, int64_t folder,
+		    uint64_t old_modseq, uint32_t old_exists, char **err_r);
 /* The folder's copied messages by old UID, ascending. */
 int		 mig_state_copied(struct mig_state *, int64_t folder,
 		    struct mig_copied **, size_t *n, char **err_r);
@@ -157,6 +169,9 @@ struct mig_imap {
 	int		 uidplus;
 	int		 multiappend;	/* MULTIAPPEND (RFC 3502) and LITERAL+
 					   (RFC 7888): a batch in one APPEND */
+	int		 condstore;	/* CONDSTORE or QRESYNC (RFC 7162) */
+	uint64_t	 modseq;	/* the selected folder's HIGHESTMODSEQ;
+					   0: none known */
 	const char	*side;		/* "old" or "new", for messages */
 	int		 lost;		/* could not connect, or the connection
 					   broke: worth another try */

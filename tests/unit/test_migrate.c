@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <libetpan/libetpan.h>
+#include <sqlite3.h>
 
 #include "common.h"
 #include "migrate.h"
@@ -184,6 +185,7 @@ test_state(void **state)
 	struct mig_state *st;
 	struct mig_folder f, g;
 	struct mig_copied *c;
+	sqlite3 *sq;
 	size_t n;
 	int fd;
 
@@ -206,16 +208,46 @@ test_state(void **state)
 	assert_int_equal(c[0].new_uid, 20);
 	assert_string_equal(c[0].flags, "\\Seen");
 	mig_state_copied_free(c, n);
-	/* A new UIDVALIDITY on the old side voids the UIDs. */
+	/* The folder as synced whole, for CONDSTORE; 63 bits of it. */
+	assert_int_equal(g.old_modseq, 0);
+	assert_int_equal(mig_state_synced(st, f.id, 9223372036854775807ULL, 2,
+	    &err), 0);
+	assert_int_equal(mig_state_folder(st, "alice", "INBOX", "INBOX", 1, 2,
+	    &g, &err), 0);
+	assert_true(g.old_modseq == 9223372036854775807ULL);
+	assert_int_equal(g.old_exists, 2);
+	/* A new UIDVALIDITY on the old side voids the UIDs, and that. */
 	assert_int_equal(mig_state_folder(st, "alice", "INBOX", "INBOX", 7, 2,
 	    &g, &err), 0);
 	assert_int_equal(mig_state_copied(st, g.id, &c, &n, &err), 0);
 	assert_int_equal(n, 0);
 	mig_state_copied_free(c, n);
+	assert_int_equal(g.old_modseq, 0);
+	assert_int_equal(g.old_exists, 0);
+	assert_int_equal(mig_state_synced(st, g.id, 5, 1, &err), 0);
+	assert_int_equal(mig_state_folder(st, "alice", "INBOX", "INBOX", 7, 2,
+	    &g, &err), 0);
+	assert_true(g.old_modseq == 5);
+	mig_state_close(&st);
+	/* A state of schema 2 gets the columns, the folders unchanged. */
+	assert_int_equal(sqlite3_open(db, &sq), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sq, "ALTER TABLE folder DROP COLUMN"
+	    " old_modseq; ALTER TABLE folder DROP COLUMN old_exists;"
+	    " PRAGMA user_version=2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sq);
+	st = mig_state_open(db, &err);
+	assert_non_null(st);
+	assert_int_equal(mig_state_folder(st, "alice", "INBOX", "INBOX", 7, 2,
+	    &g, &err), 0);
+	assert_int_equal(g.old_modseq, 0);
+	assert_int_equal(mig_state_synced(st, g.id, 6, 1, &err), 0);
 	mig_state_close(&st);
 	/* Opened again, the schema is there and not made twice. */
 	st = mig_state_open(db, &err);
 	assert_non_null(st);
+	assert_int_equal(mig_state_folder(st, "alice", "INBOX", "INBOX", 7, 2,
+	    &g, &err), 0);
+	assert_true(g.old_modseq == 6);
 	mig_state_close(&st);
 	unlink(db);
 	wal = xasprintf("%s-wal", db);
