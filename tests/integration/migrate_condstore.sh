@@ -77,13 +77,7 @@ print("filled")'
 }
 
 C=$T/syncmigrate.conf
-cat > "$C" <<EOF
-old 127.0.0.1:$OLD plain
-new 127.0.0.1:$NEW plain
-state $T/state.db
-account alice alice old-alice alice new-alice
-account bob bob old-bob bob new-bob
-EOF
+dovecot_migrate_conf "$C" "$OLD" "$NEW" alice bob
 
 # run USER ARGS...: syncmigrate run, its log in $T/run.log, the old
 # server's raw log of it in $T/asked (what syncmigrate sent).

@@ -58,12 +58,7 @@ check_eq "a corpus of 60 messages and one of 1 MB is made" 61 \
     diag "$out"
 
 C=$T/syncmigrate.conf
-cat > "$C" <<CONF
-old 127.0.0.1:$OLD plain
-new 127.0.0.1:$NEW plain
-state $T/state.db
-account alice alice old-alice alice new-alice
-CONF
+dovecot_migrate_conf "$C" "$OLD" "$NEW" alice
 
 "$MIGRATE" -c "$C" run > "$T/run.log" 2>&1
 check_eq "the run is not a failure" 0 "$?" || diag "$(tail -5 "$T/run.log")"

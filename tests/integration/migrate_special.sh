@@ -68,13 +68,7 @@ check "the old server's folders are filled" grep -q filled "$T/fill.out" ||
     diag "$(cat "$T/fill.out")"
 
 C=$T/syncmigrate.conf
-cat > "$C" <<EOF
-old 127.0.0.1:$OLD plain
-new 127.0.0.1:$NEW plain
-state $T/state.db
-account alice alice old-alice alice new-alice
-account bob bob old-bob bob new-bob
-EOF
+dovecot_migrate_conf "$C" "$OLD" "$NEW" alice bob
 
 # count PORT USER PASSWORD FOLDER: the messages a folder holds, or "none".
 count() {

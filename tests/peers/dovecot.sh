@@ -127,6 +127,23 @@ dovecot_tls() {
 	    { diag "$(cat "$1/log/doveconf.err")"; return 1; }
 }
 
+# dovecot_migrate_conf FILE OLD-PORT NEW-PORT USER...: a syncmigrate
+# configuration from the Dovecot on OLD-PORT to the one on NEW-PORT, plain
+# IMAP on loopback, each USER logging in as "old-USER" and "new-USER" (the
+# passwords the tests give dovecot_user), the state beside FILE.
+dovecot_migrate_conf() {
+	_dm_file=$1
+	{
+		echo "old 127.0.0.1:$2 plain"
+		echo "new 127.0.0.1:$3 plain"
+		echo "state $(dirname "$_dm_file")/state.db"
+		shift 3
+		for _dm_user in "$@"; do
+			echo "account $_dm_user $_dm_user old-$_dm_user $_dm_user new-$_dm_user"
+		done
+	} > "$_dm_file"
+}
+
 # dovecot_user DIR NAME PASSWORD: add a user (or another line for one).
 dovecot_user() {
 	printf '%s:{PLAIN}%s\n' "$2" "$3" >> "$1/users"
