@@ -175,11 +175,13 @@ int		 msgid_valid(const char *id, const char **err_r);
 /* The Message-ID in a field value (comments and white space dropped). */
 char		*msgid_extract(const char *value);
 /*
- * A new unique Message-ID under domain: <time.random@domain>, always
- * valid: bytes of domain that may not appear in one become '-', and a
- * domain too long for MSGID_MAX is cut.
+ * A new unique Message-ID under domain: <time.random.count@domain>,
+ * always valid: bytes of domain that may not appear in one become '-',
+ * and a domain too long for MSGID_MAX is cut.
  */
 char		*msgid_generate(const char *domain);
+/* 1 if id has the form msgid_generate(domain) gives, else 0. */
+int		 msgid_ours(const char *id, const char *domain);
 /*
  * The valid Message-IDs of a References or In-Reply-To value, in order;
  * *ids_r is NULL when there are none.

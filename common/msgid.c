@@ -9,6 +9,7 @@
  * repaired.  Returned strings are the caller's to free.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,23 @@ msgid_base36(char *out, uint64_t v)
 	return n;
 }
 
+/* id-right from domain: dot-atom-text bytes only (RFC 5322 section 3.2.3). */
+static char *
+msgid_domain(const char *domain, size_t room)
+{
+	char *dom;
+	size_t i;
+	unsigned char c;
+
+	dom = xstrndup(*domain == '\0' ? "invalid" : domain, room);
+	for (i = 0; dom[i] != '\0'; i++) {
+		c = dom[i];
+		if (c < 33 || c > 126 || strchr("()<>[]:;@\\,\"", c) != NULL)
+			dom[i] = '-';
+	}
+	return dom;
+}
+
 char *
 msgid_generate(const char *domain)
 {
@@ -206,9 +224,8 @@ msgid_generate(const char *domain)
 	char left[64], *dom, *out;
 	struct timespec ts;
 	uint64_t r, usec;
-	size_t n, i, room;
+	size_t n;
 	ssize_t got;
-	unsigned char c;
 
 	/* 64 random bits make the ID unique; the time keeps them sortable. */
 	do {
@@ -225,19 +242,37 @@ msgid_generate(const char *domain)
 	n += msgid_base36(left + n,
 	    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 
-	/* id-right: dot-atom-text bytes only (RFC 5322 section 3.2.3). */
-	room = MSGID_MAX - n - 3;
-	dom = xstrndup(*domain == '\0' ? "invalid" : domain, room);
-	for (i = 0; dom[i] != '\0'; i++) {
-		c = dom[i];
-		if (c < 33 || c > 126 || strchr("()<>[]:;@\\,\"", c) != NULL)
-			dom[i] = '-';
-	}
+	dom = msgid_domain(domain, MSGID_MAX - n - 3);
 	out = xasprintf("<%s@%s>", left, dom);
 	free(dom);
 	if (msgid_valid(out, NULL) == -1)
 		fatalx("msgid_generate: made an invalid Message-ID %s", out);
 	return out;
+}
+
+int
+msgid_ours(const char *id, const char *domain)
+{
+	size_t left, dots = 0;
+	char *dom;
+	int ours;
+
+	if (id[0] != '<')
+		return 0;
+	for (left = 1; id[left] != '@'; left++) {
+		if (id[left] == '.')
+			dots++;
+		else if (!isdigit((unsigned char)id[left]) &&
+		    !islower((unsigned char)id[left]))
+			return 0;
+	}
+	if (dots != 2 || left < 6 || left + 2 > MSGID_MAX)
+		return 0;
+	dom = msgid_domain(domain, MSGID_MAX - (left - 1) - 3);
+	ours = strncmp(id + left + 1, dom, strlen(dom)) == 0 &&
+	    strcmp(id + left + 1 + strlen(dom), ">") == 0;
+	free(dom);
+	return ours;
 }
 
 char *

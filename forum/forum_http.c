@@ -1286,10 +1286,30 @@ forum_may_post(struct forum_req *r)
 	return 0;
 }
 
+/*
+ * A post's Message-ID is made with its form and comes back with it: a
+ * form sent twice (a double click, a reload, a try again after the
+ * answer was lost with the connection or a restart) is then one message,
+ * which the store takes once.  What the form sent is used only if it has
+ * the form of our own IDs; otherwise (a form without one, a control
+ * message) the ID is new.
+ */
+static char *
+forum_form_msgid(struct forum_req *r)
+{
+	const char *id = r->post ? forum_field(r, "msgid") : "";
+
+	if (msgid_ours(id, r->f->conf->hostname))
+		return xstrdup(id);
+	return msgid_generate(r->f->conf->hostname);
+}
+
 static void
 forum_form_post(struct forum_req *r, const char *action, const char *title,
     const char *subject, const char *body, const char *error, int code)
 {
+	char *msgid = forum_form_msgid(r);
+
 	evbuffer_drain(r->out, evbuffer_get_length(r->out));
 	forum_page_begin(r, title);
 	forum_out(r, "<h1>");
@@ -1300,6 +1320,10 @@ forum_form_post(struct forum_req *r, const char *action, const char *title,
 	forum_text(r, action);
 	forum_out(r, "\">");
 	forum_csrf_field(r);
+	forum_out(r, "<input type=\"hidden\" name=\"msgid\" value=\"");
+	forum_text(r, msgid);
+	forum_out(r, "\">");
+	free(msgid);
 	forum_out(r, "<p><label>Subject<br><input type=\"text\" name=\"subject\""
 	    " required maxlength=\"%d\" value=\"", FORUM_SUBJECT_MAX);
 	forum_text(r, subject);
@@ -1339,7 +1363,7 @@ forum_find_post(struct forum_req *r, int64_t id, struct forum_post *p,
 }
 
 /*
- * The message for a post: From the account, a new Message-ID of ours,
+ * The message for a post: From the account, the Message-ID of its form,
  * References after the parent's (RFC 5322 section 3.6.4), one extra
  * field when asked (Supersedes, Control), the text as UTF-8
  * (quoted-printable when a line is too long for 8bit).
@@ -1367,7 +1391,7 @@ forum_build(struct forum_req *r, const char *subject, const char *text,
 	v = msg_date_string(time(NULL), 0);
 	msg_add(m, "Date", v);
 	free(v);
-	*msgid_r = msgid_generate(r->f->conf->hostname);
+	*msgid_r = forum_form_msgid(r);
 	msg_add(m, "Message-ID", *msgid_r);
 	if (parent != NULL) {
 		v = NULL;
@@ -1448,6 +1472,8 @@ forum_posted(void *arg, int result, const char *reason, const char *msgid)
 	    NULL, NULL);
 	switch (result) {
 	case ROUTER_ACCEPTED:
+	case ROUTER_DUPLICATE:
+		/* A form sent again (forum_form_msgid): it is there. */
 		if (r->back != NULL) {
 			where = xstrdup(r->back);
 		} else if (forum_db_post(r->f->db, 0, msgid, &p) == 1) {

@@ -200,6 +200,40 @@ ok(forum_id.endswith("@gw.test.example>"), "it has a Message-ID of ours", forum_
 art = wait(lambda: article(forum_id))
 ok(art is not None and b"Erster Beitrag" in art, "the same post is an article in the group")
 
+# A form sent twice (a double click, a try again after a lost answer) is
+# one post: its Message-ID comes with the form.
+status, text, csrf = b.form("/b/test/new")
+m = re.search(r'name="msgid" value="&lt;([^"&]+)&gt;"', text)
+ok(m is not None, "the new topic form carries the post's Message-ID", text)
+twice_id = "<%s>" % (m.group(1) if m else "")
+fields = {"csrf": csrf, "msgid": twice_id, "subject": "Zweimal gesendet",
+          "body": "Nur einmal da."}
+st1, _, h1 = b.post("/b/test/new", fields)
+st2, _, h2 = b.post("/b/test/new", fields)
+loc1, loc2 = h1.get("location", ""), h2.get("location", "")
+ok(st1 == 303 and st2 == 303 and loc1.startswith("/t/") and
+   loc1.split("#")[0] == loc2.split("#")[0],
+   "sent twice, both answers lead to the post", (st1, loc1, st2, loc2))
+art = wait(lambda: article(twice_id))
+ok(art is not None and b"Nur einmal da." in art,
+   "it is an article under the form's Message-ID")
+ok(wait(lambda: maildir_find(list_dir, "Nur einmal da.")) is not None,
+   "and reaches the list")
+st, tx, _ = b.get(loc1.split("#")[0])
+ok(tx.count("Nur einmal da.") == 1, "the topic shows it once", tx)
+ok(len([f for f in maildir_files(list_dir)
+        if b"Nur einmal da." in open(f, "rb").read()]) == 1,
+   "the list has it once")
+# A Message-ID of someone else's making is not taken from a form.
+st, _, h = b.post("/b/test/new", dict(fields, msgid="<fremd@example.com>",
+                                      subject="Fremde ID",
+                                      body="Mit fremder ID."))
+ok(st == 303, "a form with a foreign Message-ID is posted", st)
+listed = wait(lambda: maildir_find(list_dir, "Mit fremder ID."))
+m = email.message_from_bytes(listed or b"", policy=email.policy.default)
+ok(m.get("Message-ID", "").endswith("@gw.test.example>"),
+   "under a Message-ID of ours", m.get("Message-ID"))
+
 # A reply over NNTP and one by mail land in the same topic.
 s = nntp()
 s.post(("From: Nora News <nora@example.net>\r\n"

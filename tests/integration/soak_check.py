@@ -111,8 +111,8 @@ for side, method, marker, msgid, answer, attempts in ledger:
         where = (1, 1, 0, 1)
     else:
         ids = markers.get(marker, [])
-        # A post whose answer was lost and that was posted again is two
-        # posts, each with its own Message-ID: a browser's double submit.
+        # A form whose answer was lost is sent again with the Message-ID
+        # it came with: still one post.
         double_posts += max(0, len(ids) - 1)
         where = (1, 1, 1, 1)
         if not ids:
@@ -120,6 +120,8 @@ for side, method, marker, msgid, answer, attempts in ledger:
     for i in ids:
         expect[i] = where
 
+ok(double_posts == 0, "a forum form sent again after a lost answer is"
+   " one post", "%d posts twice" % double_posts)
 sides = (("syncd's group", group), ("the news peer", peer),
          ("the list", listed), ("the forum", forum))
 for k, (name, have) in enumerate(sides):

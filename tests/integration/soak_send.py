@@ -19,6 +19,7 @@
 # which soak.sh watches to spread its kills over the run.  Exit status 0
 # when every message was answered.
 
+import html
 import http.client
 import os
 import random
@@ -247,12 +248,16 @@ class Browser:
                     self.cookie = m.group(1)
         return r.status, text, dict((k.lower(), v) for k, v in r.getheaders())
 
-    def csrf(self, path):
+    def field(self, path, name):
+        """A hidden field of the form at path."""
         status, text, _ = self.request("GET", path)
-        m = re.search(r'name="csrf" value="([0-9a-f]+)"', text)
+        m = re.search(r'name="%s" value="([^"]+)"' % name, text)
         if m is None:
             raise Lost("no form at %s (%d)" % (path, status))
-        return m.group(1)
+        return html.unescape(m.group(1))
+
+    def csrf(self, path):
+        return self.field(path, "csrf")
 
 
 def tokens_for(address):
@@ -322,11 +327,17 @@ def forum(indexes):
     for i in indexes:
         marker = "f%d" % i
         attempts = 0
+        # A browser sends the form again as it was, with the Message-ID
+        # it came with: one post, however often it is sent.
+        msgid = None
         while True:
             attempts += 1
             try:
+                if msgid is None:
+                    msgid = b.field("/b/test/new", "msgid")
                 status, text, hdrs = b.request("POST", "/b/test/new", {
-                    "csrf": b.form, "subject": "soak %s %s" % (marker, RUN),
+                    "csrf": b.form, "msgid": msgid,
+                    "subject": "soak %s %s" % (marker, RUN),
                     "body": "Forum post %d of run %s." % (i, RUN)})
                 if status == 303:
                     break

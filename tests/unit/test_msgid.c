@@ -254,6 +254,47 @@ test_generate_bad_domain(void **state)
 	free(id);
 }
 
+/* What msgid_generate makes is recognised; nothing else is. */
+static void
+test_ours(void **state)
+{
+	static const char *const not_ours[] = {
+		"", "<>", "<a@news.example.org>",
+		"<mk1.2@news.example.org>",		/* one dot */
+		"<mk1.2.3.4@news.example.org>",		/* three */
+		"<MK1.2.3@news.example.org>",		/* upper case */
+		"<mk1.2.3@news.example.org",		/* no '>' */
+		"<mk1.2.3@news.example.org>x",
+		"<mk1.2.3@news.example.orgx>",
+		"<mk1.2.3@other.example.org>",
+		"<mk1.2.3@news.example.or>",
+		"<mk1.2.3@@news.example.org>",
+		"<mk1.2.3\"@news.example.org>",
+		"news.example.org", NULL
+	};
+	char dom[400], *id;
+	size_t i;
+
+	id = msgid_generate("news.example.org");
+	assert_int_equal(msgid_ours(id, "news.example.org"), 1);
+	assert_int_equal(msgid_ours(id, "example.org"), 0);
+	free(id);
+	assert_int_equal(msgid_ours("<mk1.2.3@news.example.org>",
+	    "news.example.org"), 1);
+	for (i = 0; not_ours[i] != NULL; i++)
+		assert_int_equal(msgid_ours(not_ours[i], "news.example.org"),
+		    0);
+	/* Under a domain that had to be mended or cut, too. */
+	id = msgid_generate("exa mple<>@.org");
+	assert_int_equal(msgid_ours(id, "exa mple<>@.org"), 1);
+	free(id);
+	memset(dom, 'd', sizeof(dom) - 1);
+	dom[sizeof(dom) - 1] = '\0';
+	id = msgid_generate(dom);
+	assert_int_equal(msgid_ours(id, dom), 1);
+	free(id);
+}
+
 /* Check msg_parent_id of a message given as text. */
 static void
 check_parent(const char *text, const char *expect)
@@ -422,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_list_hostile),
 		cmocka_unit_test(test_generate),
 		cmocka_unit_test(test_generate_bad_domain),
+		cmocka_unit_test(test_ours),
 		cmocka_unit_test(test_parent_id),
 		cmocka_unit_test(test_references_build),
 		cmocka_unit_test(test_references_trim),
