@@ -257,16 +257,19 @@ msgid_ours(const char *id, const char *domain)
 	char *dom;
 	int ours;
 
+	/* Three base-36 numbers, none empty, joined by dots. */
 	if (id[0] != '<')
 		return 0;
 	for (left = 1; id[left] != '@'; left++) {
-		if (id[left] == '.')
+		if (id[left] == '.') {
+			if (id[left - 1] == '<' || id[left - 1] == '.')
+				return 0;
 			dots++;
-		else if (!isdigit((unsigned char)id[left]) &&
+		} else if (!isdigit((unsigned char)id[left]) &&
 		    !islower((unsigned char)id[left]))
 			return 0;
 	}
-	if (dots != 2 || left < 6 || left + 2 > MSGID_MAX)
+	if (dots != 2 || id[left - 1] == '.' || left + 2 > MSGID_MAX)
 		return 0;
 	dom = msgid_domain(domain, MSGID_MAX - (left - 1) - 3);
 	ours = strncmp(id + left + 1, dom, strlen(dom)) == 0 &&

@@ -174,7 +174,10 @@ fuzz_references(const char *refs, size_t max)
 	msgid_list_free(ids, n);
 }
 
-/* Every ID in a list must pass msgid_valid. */
+/*
+ * Every ID in a list must pass msgid_valid.  So must what msgid_ours
+ * takes for one of ours: the forum posts under it.
+ */
 static void
 fuzz_ids(const char *value)
 {
@@ -185,6 +188,8 @@ fuzz_ids(const char *value)
 	for (i = 0; i < n; i++)
 		fuzz_assert(msgid_valid(ids[i], NULL) == 0);
 	msgid_list_free(ids, n);
+	if (msgid_ours(value, "news.example.org"))
+		fuzz_assert(msgid_valid(value, NULL) == 0);
 }
 
 /* The message side: parse, build back, read the fields. */

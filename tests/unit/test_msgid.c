@@ -262,6 +262,9 @@ test_ours(void **state)
 		"", "<>", "<a@news.example.org>",
 		"<mk1.2@news.example.org>",		/* one dot */
 		"<mk1.2.3.4@news.example.org>",		/* three */
+		"<.1.2@news.example.org>",		/* one empty */
+		"<1..2@news.example.org>",
+		"<1.2.@news.example.org>",
 		"<MK1.2.3@news.example.org>",		/* upper case */
 		"<mk1.2.3@news.example.org",		/* no '>' */
 		"<mk1.2.3@news.example.org>x",
