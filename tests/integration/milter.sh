@@ -247,6 +247,70 @@ send "many recipients, one a list, in several requests" open -D want=reject-eoh 
     -D "rcpt=$(i=0; while [ $i -lt 120 ]; do printf 'r%d@example.org,' $i; i=$((i + 1)); done)$LIST"
 check "the milter still runs" kill -0 "$PID_open"
 
+# What the MTA is asked to send and wait for, as Postfix 3.7 negotiates
+# (protocol 6, all actions, all steps and no-reply flags offered): over
+# TCP the DATA step is taken and answered, so that Postfix's next write
+# does not wait for a delayed ACK (see milter_negotiate); over a unix
+# socket it is skipped.  Only the steps that decide are answered.
+if $PY -c 'import socket' 2>/dev/null; then
+	cat > "$T/mta.py" <<'PYEOF'
+import socket, struct, sys
+
+NODATA, NR = 0x200, 0x1000 | 0x4000 | 0x8000 | 0x80 | 0x80000
+
+def pkt(cmd, data=b""):
+    return struct.pack(">I", len(data) + 1) + cmd + data
+
+def recv(s, n):
+    b = b""
+    while len(b) < n:
+        got = s.recv(n - len(b))
+        if not got:
+            raise SystemExit("the milter closed the connection")
+        b += got
+    return b
+
+def reply(s):
+    n = struct.unpack(">I", recv(s, 4))[0]
+    return recv(s, n)
+
+where = sys.argv[1]
+if where.startswith("unix:"):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(where[5:])
+else:
+    s = socket.create_connection(("127.0.0.1", int(where)))
+s.settimeout(10)
+s.sendall(pkt(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff)))
+r = reply(s)
+steps = struct.unpack(">I", r[9:13])[0]
+out = ["nr=%s" % ("all" if steps & NR == NR else "missing %#x" % (NR & ~steps))]
+if steps & NODATA:
+    out.append("data=skipped")
+else:
+    s.sendall(pkt(b"C", b"localhost\0" + b"4" + struct.pack(">H", 25) +
+        b"127.0.0.1\0") + pkt(b"M", b"<a@example.org>\0") +
+        pkt(b"R", b"<b@example.org>\0") + pkt(b"T"))
+    out.append("data=" + reply(s)[:1].decode())
+s.sendall(pkt(b"Q"))
+s.close()
+print(" ".join(out))
+PYEOF
+	"$MILTER" -p "unix:$T/milter.sock" -s "$SOCK" > "$T/unix.log" 2>&1 &
+	PID_unix=$!
+	started_pids="$started_pids $PID_unix"
+	wait_for 10 grep -q "event=start" "$T/unix.log"
+	check_eq "over TCP: DATA answered, the other steps unanswered" \
+	    "nr=all data=c" "$($PY "$T/mta.py" "$PORT_open" 2>&1)"
+	check_eq "over a unix socket: DATA skipped" \
+	    "nr=all data=skipped" "$($PY "$T/mta.py" "unix:$T/milter.sock" 2>&1)"
+	kill -TERM "$PID_unix"
+	wait "$PID_unix" 2>/dev/null
+else
+	skip "over TCP: DATA answered" "no python3 at $PY"
+	skip "over a unix socket: DATA skipped" "no python3 at $PY"
+fi
+
 # syncd down: the socket is gone.
 stop_syncd
 check_eq "syncd stops" 0 "$SYNCD_STATUS"
