@@ -40,6 +40,15 @@
  * that syncd finds out by itself when space is back.
  */
 #define STORE_FULL_PAUSE	2
+/*
+ * Statement journals (what a savepoint needs to roll back: each queued
+ * item's) stay in memory up to this size.  SQLite's default of 64 KiB is
+ * eight of our pages, less than one message touches, so every commit
+ * created, wrote and unlinked a temporary file; one item's savepoint
+ * journals about a dozen pages, and the journal is emptied when it is
+ * released.
+ */
+#define STORE_STMTJRNL_SPILL	(1024 * 1024)
 
 /*
  * Schema steps: step i takes user_version i to i + 1.  Append only; never
@@ -535,6 +544,12 @@ store_open(const char *dir, struct event_base *base, char **err_r)
 	pthread_mutex_init(&store->ckpt_lock, NULL);
 	pthread_cond_init(&store->ckpt_cond, NULL);
 
+	/*
+	 * Only before SQLite is initialised, by the first open: later
+	 * stores (the unit tests open several) keep what the first set.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL,
+	    STORE_STMTJRNL_SPILL);
 	if (sqlite3_open_v2(store->path, &store->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		*err_r = xasprintf("opening %s: %s", store->path,
