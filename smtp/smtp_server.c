@@ -101,6 +101,8 @@ struct smtp_session {
 	TAILQ_ENTRY(smtp_session) entry;
 	struct smtp_server *srv;
 	struct bufferevent *bev;
+	struct evbuffer	*out;		/* replies for smtp_flush to write */
+	struct event	*flush_ev;
 	unsigned int	 id;
 	char		 name[16];	/* "lmtp:3" for the log */
 	char		 client[INET6_ADDRSTRLEN];
@@ -139,18 +141,21 @@ struct smtp_command {
 
 static void	 smtp_process(struct smtp_session *);
 static void	 smtp_session_free(struct smtp_session *);
+static void	 smtp_write_cb(struct bufferevent *, void *);
 
 static void smtp_reply(struct smtp_session *, int, const char *, ...)
     PRINTFLIKE(3, 4);
 
 /*
  * Every reply goes out here.  text starts with the enhanced status code
- * (RFC 3463); a text with line breaks becomes a multiline reply.
+ * (RFC 3463); a text with line breaks becomes a multiline reply.  It is
+ * written by smtp_flush once the callback that made it returns, together
+ * with any other reply made meanwhile.
  */
 static void
 smtp_reply(struct smtp_session *s, int code, const char *fmt, ...)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = s->out;
 	char text[1024], *line, *next;
 	va_list ap;
 
@@ -163,6 +168,7 @@ smtp_reply(struct smtp_session *s, int code, const char *fmt, ...)
 		evbuffer_add_printf(out, "%d-%s\r\n", code, line);
 	}
 	evbuffer_add_printf(out, "%d %s\r\n", code, line);
+	event_active(s->flush_ev, 0, 0);
 	if (code >= 400)
 		log_info("event=smtp session=%s client=%s state=%s result=%d"
 		    " text=%s", s->name, s->client,
@@ -171,10 +177,18 @@ smtp_reply(struct smtp_session *s, int code, const char *fmt, ...)
 		log_debug("event=smtp session=%s result=%d", s->name, code);
 }
 
+/* Replies not yet taken by the socket. */
+static size_t
+smtp_unsent(struct smtp_session *s)
+{
+	return evbuffer_get_length(s->out) +
+	    evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
 static void
 smtp_close_check(struct smtp_session *s)
 {
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+	if (smtp_unsent(s) == 0)
 		smtp_session_free(s);
 }
 
@@ -184,8 +198,36 @@ smtp_close(struct smtp_session *s)
 {
 	s->state = SS_CLOSING;
 	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_enable(s->bev, EV_WRITE);
 	smtp_close_check(s);
+}
+
+/*
+ * The replies, written at once, in the same turn of the loop.  A client
+ * that waits for each reply always finds room in the socket, and its
+ * reply costs one writev; only what the socket does not take goes to the
+ * bufferevent's output, whose write event calls smtp_write_cb when it is
+ * out.  That event, enabled for every reply as the bufferevent does it,
+ * cost two epoll_ctl calls per reply and a turn of the loop.  (The
+ * bufferevent's own output only it may drain, hence s->out.)
+ */
+static void
+smtp_flush(evutil_socket_t fd, short events, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->gone || evbuffer_get_length(s->out) == 0)
+		return;
+	/* Behind what the write event still has: after it, in order. */
+	if (!(bufferevent_get_enabled(s->bev) & EV_WRITE)) {
+		/* Whatever fails here, the bufferevent finds and reports. */
+		(void)evbuffer_write(s->out, bufferevent_getfd(s->bev));
+		if (evbuffer_get_length(s->out) == 0) {
+			smtp_write_cb(s->bev, s);
+			return;
+		}
+	}
+	bufferevent_write_buffer(s->bev, s->out);
+	bufferevent_enable(s->bev, EV_WRITE);
 }
 
 /* A failed command; too many and the client is shown the door. */
@@ -779,8 +821,7 @@ smtp_process(struct smtp_session *s)
 	size_t n;
 	char *line;
 
-	while (evbuffer_get_length(bufferevent_get_output(s->bev)) <
-	    SMTP_OUT_HIGH) {
+	while (smtp_unsent(s) < SMTP_OUT_HIGH) {
 		if (s->state == SS_DATA) {
 			/* RFC 5321 section 4.1.1.4: only CRLF.CRLF ends it. */
 			if (!dotdata_read(in, s->data,
@@ -841,11 +882,14 @@ smtp_read_cb(struct bufferevent *bev, void *arg)
 	smtp_process(s);
 }
 
+/* All replies are out: by smtp_flush, or by the bufferevent. */
 static void
 smtp_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
 
+	/* The next replies are smtp_flush's again. */
+	bufferevent_disable(bev, EV_WRITE);
 	if (s->state == SS_CLOSING) {
 		smtp_close_check(s);
 		return;
@@ -889,6 +933,8 @@ smtp_session_free(struct smtp_session *s)
 	    s->client);
 	s->state = SS_CLOSING;
 	smtp_reset(s);
+	event_free(s->flush_ev);
+	evbuffer_free(s->out);
 	bufferevent_free(s->bev);
 	free(s->helo);
 	free(s);
@@ -938,6 +984,18 @@ smtp_server_adopt(struct smtp_server *srv, int fd, const struct sockaddr *sa,
 		free(s);
 		return;
 	}
+	if ((s->flush_ev = event_new(srv->base, -1, 0, smtp_flush, s)) ==
+	    NULL || (s->out = evbuffer_new()) == NULL) {
+		log_warnx("event=smtp-accept client=%s error=event",
+		    s->client);
+		if (s->flush_ev != NULL)
+			event_free(s->flush_ev);
+		bufferevent_free(s->bev);
+		free(s);
+		return;
+	}
+	/* A new bufferevent writes by itself; replies are smtp_flush's. */
+	bufferevent_disable(s->bev, EV_WRITE);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 	bufferevent_setcb(s->bev, smtp_read_cb, smtp_write_cb, smtp_event_cb,
@@ -966,7 +1024,7 @@ smtp_server_adopt(struct smtp_server *srv, int fd, const struct sockaddr *sa,
 	}
 	smtp_reply(s, 220, "%s %s Syncom syncd %s", conf->hostname,
 	    s->lmtp ? "LMTP" : "ESMTP", SYNCOM_VERSION);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->bev, EV_READ);
 }
 
 struct smtp_server *

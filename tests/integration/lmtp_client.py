@@ -9,6 +9,7 @@ import nntplib
 import smtplib
 import socket
 import sys
+import threading
 import time
 
 lmtp_port, smtp_port, nntp_port = (int(a) for a in sys.argv[1:4])
@@ -66,9 +67,13 @@ def article(msgid):
 class Raw:
     """A plain connection, for what smtplib cannot send."""
 
-    def __init__(self, port, src="127.0.0.1"):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10,
-                                          source_address=(src, 0))
+    def __init__(self, port, src="127.0.0.1", rcvbuf=None, timeout=10):
+        self.s = socket.socket()
+        if rcvbuf is not None:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(timeout)
+        self.s.bind((src, 0))
+        self.s.connect(("127.0.0.1", port))
         self.buf = b""
 
     def send(self, data):
@@ -222,6 +227,28 @@ ok(r.reply()[0] == 250, "the NOOP sent behind the data is answered after them")
 r.send(b"QUIT\r\n")
 code, lines = r.reply()
 ok(code == 221, "QUIT: 221", lines)
+r.close()
+
+# A client that sends without reading: more replies than the socket
+# takes wait in syncd (which then stops reading), and all come out, in
+# order, once the client reads.  HELP's reply is long, and a small
+# receive buffer keeps the socket from taking them all (checked by hand
+# with strace: syncd's write event is used some times).  Sent from a
+# thread, as syncd stops taking commands while its replies are not read.
+r = Raw(lmtp_port, rcvbuf=4096, timeout=60)
+r.reply()
+HELPS = 100000
+sender = threading.Thread(target=r.send, args=(b"LHLO test\r\n" +
+                                               b"HELP\r\n" * HELPS +
+                                               b"QUIT\r\n",), daemon=True)
+sender.start()
+time.sleep(1)
+codes = [r.reply()[0] for _ in range(HELPS + 2)]
+sender.join(60)
+ok(codes[0] == 250 and codes[-1] == 221 and
+   len(set(codes[1:-1])) == 1 and codes[1] // 100 == 2,
+   "%d pipelined HELPs to a client that reads late: every reply, in order" % HELPS,
+   [c for c in codes if c != codes[1]][:5])
 r.close()
 
 # smtplib as the MTA: a Mailman-style delivery, cleaned on the way in.
