@@ -1,7 +1,7 @@
 /*
  * test_store.c: the store: group commit, duplicates, article numbers that
  * survive a restart, outbox order and states, fault injection, and the
- * refusal of a store written by a newer syncd.
+ * refusal of a store written by a newer syncd, and a schema step.
  */
 
 #include <sys/stat.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 
@@ -608,6 +609,75 @@ test_newer_schema(void **state)
 	assert_int_equal(store_has_msgid(f->store, "<s@x>"), 1);
 }
 
+/* sql on the store's file, outside the store; an integer result or -1. */
+static int64_t
+sql(const char *dir, const char *text)
+{
+	char *path = xasprintf("%s/syncd.db", dir);
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	free(path);
+	return v;
+}
+
+/*
+ * Schema step 6 -> 7: the last arrival per side moves from an index on
+ * message into meta.  A store as version 6 left it (the index, no rows in
+ * meta) opens with the same answers from store_last, and without the
+ * index.
+ */
+static void
+test_upgrade_last_in(void **state)
+{
+	struct fixture *f = *state;
+	time_t in[SIDE_MAX], out[SIDE_MAX];
+	struct store_msg *m;
+	char *err = NULL;
+
+	m = new_msg("<u-news@x>", NULL, NULL, NULL, NULL);
+	m->source = SIDE_NEWS;
+	m->arrived = 1000;
+	assert_int_equal(add(f, m), STORE_OK);
+	m = new_msg("<u-list2@x>", NULL, NULL, NULL, NULL);
+	m->arrived = 2000;
+	assert_int_equal(add(f, m), STORE_OK);
+	m = new_msg("<u-list1@x>", NULL, NULL, NULL, NULL);
+	m->arrived = 1500;
+	assert_int_equal(add(f, m), STORE_OK);
+	store_close(&f->store);
+
+	sql(f->dir, "DELETE FROM meta WHERE key LIKE 'last-in:%'");
+	sql(f->dir, "CREATE INDEX message_source_arrived ON"
+	    " message(source, arrived)");
+	sql(f->dir, "PRAGMA user_version = 6");
+	if ((f->store = store_open(f->dir, f->base, &err)) == NULL)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(sql(f->dir, "PRAGMA user_version"), 7);
+	assert_int_equal(sql(f->dir, "SELECT count(*) FROM sqlite_schema"
+	    " WHERE name = 'message_source_arrived'"), 0);
+	assert_int_equal(store_last(f->store, in, out), 0);
+	assert_int_equal(in[SIDE_NEWS], 1000);
+	assert_int_equal(in[SIDE_LIST], 2000);
+	assert_int_equal(in[SIDE_FORUM], 0);
+
+	/* And the rows go on from there. */
+	m = new_msg("<u-list3@x>", NULL, NULL, NULL, NULL);
+	m->arrived = 2500;
+	assert_int_equal(add(f, m), STORE_OK);
+	assert_int_equal(store_last(f->store, in, out), 0);
+	assert_int_equal(in[SIDE_LIST], 2500);
+	assert_int_equal(in[SIDE_NEWS], 1000);
+}
+
 /* What the news server reads: groups, numbers, overview, Xref, NEWNEWS. */
 static void
 test_news_reads(void **state)
@@ -759,6 +829,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fault_duplicate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_last_in, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_news_reads, setup,
 		    teardown),
