@@ -76,17 +76,15 @@ t0=$(date +%s)
 # who writes and sub2 who only reads, and the channel's gateway address.
 if [ $use_mail = yes ]; then
 	mailman_setup "$T/mm" "$MMLMTP" "$MMREST" "$PFPORT"
-	: > "$T/mm.out"
 	for l in test talk; do
-		mailman_cmd "$T/mm" create -o owner@test.example \
-		    "pirates-$l@lists.test.example" >> "$T/mm.out" 2>&1 &&
-		    printf 'Sub One <sub1@remote.example>\nSub Two <sub2@remote.example>\ngateway+%s@gw.test.example\n' "$l" |
-		    mailman_cmd "$T/mm" addmembers -W - "pirates-$l@lists.test.example" >> "$T/mm.out" 2>&1 ||
-		    { not_ok "Mailman has the list pirates-$l"; diag "$(cat "$T/mm.out")"; }
+		mailman_list "$T/mm" "pirates-$l@lists.test.example" \
+		    "Sub One <sub1@remote.example>" \
+		    "Sub Two <sub2@remote.example>" "gateway+$l@gw.test.example" ||
+		    { not_ok "Mailman has the list pirates-$l"; diag "$(cat "$T/mm/list.out")"; }
 	done
 	mailman_start "$T/mm"
-	mailman_cmd "$T/mm" aliases >> "$T/mm.out" 2>&1 ||
-	    { not_ok "Mailman writes its maps for Postfix"; diag "$(cat "$T/mm.out")"; }
+	mailman_cmd "$T/mm" aliases >> "$T/mm/list.out" 2>&1 ||
+	    { not_ok "Mailman writes its maps for Postfix"; diag "$(cat "$T/mm/list.out")"; }
 	postfix_sink_start "$T/sink" "$SINKPORT" ||
 	    { not_ok "smtp-sink starts"; done_testing; exit 1; }
 fi
@@ -162,13 +160,9 @@ fi
 # milter that does not answer holds the mail rather than waving it by.
 if [ $use_mail = yes ]; then
 	postfix_setup "$T/pf" "$PFPORT" "$SINKPORT"
-	printf 'gw.test.example lmtp:inet:127.0.0.1:%s\n' "$GWLMTP" > "$T/pf/etc/transport"
-	printf 'gateway+test@gw.test.example OK\ngateway+talk@gw.test.example OK\n' > "$T/pf/etc/gateways"
-	postfix_conf "$T/pf" "recipient_delimiter = +" \
-	    "relay_domains = gw.test.example, hash:$MMDATA/postfix_domains" \
-	    "transport_maps = texthash:$T/pf/etc/transport, hash:$MMDATA/postfix_lmtp" \
-	    "relay_recipient_maps = texthash:$T/pf/etc/gateways, hash:$MMDATA/postfix_lmtp" \
-	    "smtpd_milters = inet:127.0.0.1:$MILTERPORT" \
+	postfix_lists "$T/pf" "$MMDATA" "$GWLMTP" \
+	    gateway+test@gw.test.example gateway+talk@gw.test.example
+	postfix_conf "$T/pf" "smtpd_milters = inet:127.0.0.1:$MILTERPORT" \
 	    "milter_default_action = tempfail"
 	if ! check "Postfix starts" postfix_start "$T/pf"; then
 		diag "$(tail -n 10 "$T/pf/log/maillog" "$T/pf/log/master.out")"

@@ -109,13 +109,12 @@ mailman_diag() {
 # the first command creating the database; the master's runners then
 # start while the rest is set up.
 mailman_setup "$T/mm" "$MMLMTP" "$MMREST" "$PFPORT"
-if mailman_cmd "$T/mm" create -o owner@test.example "$LIST" > "$T/mm.out" 2>&1 &&
-    printf 'Sub One <sub1@remote.example>\nsub2@remote.example\nSyncom gateway <%s>\n' "$GW" |
-    mailman_cmd "$T/mm" addmembers -W - "$LIST" >> "$T/mm.out" 2>&1; then
+if mailman_list "$T/mm" "$LIST" "Sub One <sub1@remote.example>" \
+    sub2@remote.example "Syncom gateway <$GW>"; then
 	ok "Mailman has the list with two subscribers and the gateway"
 else
 	not_ok "Mailman has the list with two subscribers and the gateway"
-	diag "$(cat "$T/mm.out")"
+	diag "$(cat "$T/mm/list.out")"
 fi
 mailman_start "$T/mm"
 # Postfix reads the list domain's maps Mailman writes (and postmaps).
@@ -136,12 +135,7 @@ sed -i "s|^deliver list maildir .*|deliver list smtp 127.0.0.1:$PFPORT|" "$C"
 start_syncd "$C" || { not_ok "syncd starts"; done_testing; exit 1; }
 
 postfix_setup "$T/pf" "$PFPORT" "$SINKPORT"
-printf 'gw.test.example lmtp:inet:127.0.0.1:%s\n' "$GWLMTP" > "$T/pf/etc/transport"
-printf '%s OK\n' "$GW" > "$T/pf/etc/gateways"
-postfix_conf "$T/pf" "recipient_delimiter = +" \
-    "relay_domains = gw.test.example, hash:$MMDATA/postfix_domains" \
-    "transport_maps = texthash:$T/pf/etc/transport, hash:$MMDATA/postfix_lmtp" \
-    "relay_recipient_maps = texthash:$T/pf/etc/gateways, hash:$MMDATA/postfix_lmtp"
+postfix_lists "$T/pf" "$MMDATA" "$GWLMTP" "$GW"
 if ! check "Postfix starts" postfix_start "$T/pf"; then
 	diag "$(tail -n 10 "$T/pf/log/maillog" "$T/pf/log/master.out")"
 	done_testing

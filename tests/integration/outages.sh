@@ -155,13 +155,12 @@ notices_are() {
 }
 
 mailman_setup "$T/mm" "$MMLMTP" "$MMREST" "$PFPORT"
-if mailman_cmd "$T/mm" create -o owner@test.example "$LIST" > "$T/mm.out" 2>&1 &&
-    printf 'sub1@remote.example\nsub2@remote.example\nSyncom gateway <%s>\n' "$GW" |
-    mailman_cmd "$T/mm" addmembers -W - "$LIST" >> "$T/mm.out" 2>&1; then
+if mailman_list "$T/mm" "$LIST" sub1@remote.example sub2@remote.example \
+    "Syncom gateway <$GW>"; then
 	ok "Mailman has the list with two subscribers and the gateway"
 else
 	not_ok "Mailman has the list with two subscribers and the gateway"
-	diag "$(cat "$T/mm.out")"
+	diag "$(cat "$T/mm/list.out")"
 fi
 mailman_start "$T/mm"
 check "Mailman writes its maps for Postfix" mailman_cmd "$T/mm" aliases
@@ -184,12 +183,7 @@ sed -i "s|^deliver list maildir .*|deliver list smtp 127.0.0.1:$PFPORT|" "$C"
 start_syncd "$C" || { not_ok "syncd starts"; done_testing; exit 1; }
 
 postfix_setup "$T/pf" "$PFPORT" "$SINKPORT"
-printf 'gw.test.example lmtp:inet:127.0.0.1:%s\n' "$GWLMTP" > "$T/pf/etc/transport"
-printf '%s OK\n' "$GW" > "$T/pf/etc/gateways"
-postfix_conf "$T/pf" "recipient_delimiter = +" \
-    "relay_domains = gw.test.example, hash:$MMDATA/postfix_domains" \
-    "transport_maps = texthash:$T/pf/etc/transport, hash:$MMDATA/postfix_lmtp" \
-    "relay_recipient_maps = texthash:$T/pf/etc/gateways, hash:$MMDATA/postfix_lmtp"
+postfix_lists "$T/pf" "$MMDATA" "$GWLMTP" "$GW"
 check "Postfix starts" postfix_start "$T/pf" || { done_testing; exit 1; }
 check "Mailman's LMTP runner and REST API listen" mailman_wait || { done_testing; exit 1; }
 

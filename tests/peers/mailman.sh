@@ -98,6 +98,20 @@ mailman_cmd() {
 	    mailman -C "$_mc_dir/mailman.cfg" "$@")
 }
 
+# mailman_list DIR LIST MEMBER...: make LIST on that instance, its owner
+# owner@test.example, with these members ("Name <address>" or an address);
+# before or after the master starts.  What the commands said is appended
+# to DIR/list.out.
+mailman_list() {
+	_ml_dir=$1
+	_ml_list=$2
+	shift 2
+	mailman_cmd "$_ml_dir" create -o owner@test.example "$_ml_list" \
+	    >> "$_ml_dir/list.out" 2>&1 &&
+	    printf '%s\n' "$@" | mailman_cmd "$_ml_dir" addmembers -W - \
+	    "$_ml_list" >> "$_ml_dir/list.out" 2>&1
+}
+
 # mailman_start DIR: start the master; sets MAILMAN_PID.  Does not wait:
 # mailman_wait does, so that the test can set up the rest meanwhile.
 mailman_start() {

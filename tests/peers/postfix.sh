@@ -100,6 +100,24 @@ postfix_conf() {
 	postconf -c "$_pc_dir/etc" -e "$@"
 }
 
+# postfix_lists DIR MMDATA GW-LMTP-PORT GATEWAY...: make the Postfix of
+# DIR (postfix_setup) the lists' MTA: the lists' domain goes to Mailman
+# as the maps Mailman writes in MMDATA say, mail for the GATEWAY
+# addresses (domain gw.test.example, "+" as the extension's delimiter)
+# to syncd's LMTP listener.  More main.cf lines may follow (postfix_conf).
+postfix_lists() {
+	_pl_dir=$1
+	_pl_mm=$2
+	printf 'gw.test.example lmtp:inet:127.0.0.1:%s\n' "$3" \
+	    > "$_pl_dir/etc/transport"
+	shift 3
+	printf '%s OK\n' "$@" > "$_pl_dir/etc/gateways"
+	postfix_conf "$_pl_dir" "recipient_delimiter = +" \
+	    "relay_domains = gw.test.example, hash:$_pl_mm/postfix_domains" \
+	    "transport_maps = texthash:$_pl_dir/etc/transport, hash:$_pl_mm/postfix_lmtp" \
+	    "relay_recipient_maps = texthash:$_pl_dir/etc/gateways, hash:$_pl_mm/postfix_lmtp"
+}
+
 # postfix_start DIR: check the tree (which also makes the queue's
 # directories), start the master and wait for smtpd; sets POSTFIX_PID.
 postfix_start() {
