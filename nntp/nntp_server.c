@@ -573,13 +573,15 @@ nntp_cmd_article(struct nntp_session *s, char **args, int nargs)
 
 	for (k = 0; strcasecmp(args[0], kinds[k].verb) != 0; k++)
 		;
+	/* Its reads as one transaction: one round of SQLite's locks. */
+	store_read_begin(s->srv->store);
 	if (nntp_pick(s, nargs > 1 ? args[1] : NULL, &number, &message,
 	    &msgid) != PICK_OK)
-		return;
+		goto out;
 	if (kinds[k].part == 0) {
 		nntp_reply(s, 223, "%lld %s", number, msgid);
 		free(msgid);
-		return;
+		goto out;
 	}
 	nntp_reply(s, kinds[k].code, "%lld %s", number, msgid);
 	if (nntp_article_view(s->srv->conf, s->srv->store, message,
@@ -588,6 +590,8 @@ nntp_cmd_article(struct nntp_session *s, char **args, int nargs)
 		    " not read the article\"", s->id, log_q(msgid));
 	nntp_end_list(s);
 	free(msgid);
+out:
+	store_read_end(s->srv->store);
 }
 
 /* AUTHINFO USER / PASS (RFC 4643 section 2.3). */

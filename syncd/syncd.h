@@ -447,6 +447,9 @@ int		 store_groups(struct store *, struct store_group **rows_r,
 int		 store_group(struct store *, const char *name,
 		    struct store_group *g);
 void		 store_groups_free(struct store_group *, size_t);
+/* Several reads as one transaction, on the loop only. */
+void		 store_read_begin(struct store *);
+void		 store_read_end(struct store *);
 /* Article number in group: 1 with its message, 0 if none, -1. */
 int		 store_article(struct store *, const char *group,
 		    long long number, int64_t *message_r, char **msgid_r);
