@@ -96,20 +96,32 @@ msg_grow(struct msg *msg)
 static char *
 msg_crlf(const char *s, size_t len, size_t *outlen_r, int *bare_r)
 {
-	size_t i, n = 0, extra = 0;
+	const char *p, *end = s + len, *nl;
+	size_t n = 0, extra = 0;
 	char *out;
 
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+	/* Line by line with memchr: a body is read for every ARTICLE. */
+	for (p = s; (nl = memchr(p, '\n', end - p)) != NULL; p = nl + 1)
+		if (nl == s || nl[-1] != '\r')
 			extra++;
-	}
 	if (extra > 0 && bare_r != NULL)
 		*bare_r = 1;
 	out = xmalloc(len + extra + 1);
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
-			out[n++] = '\r';
-		out[n++] = s[i];
+	if (extra == 0) {
+		memcpy(out, s, len);
+		n = len;
+	} else {
+		for (p = s; p < end; p = nl) {
+			if ((nl = memchr(p, '\n', end - p)) == NULL)
+				nl = end;
+			memcpy(out + n, p, nl - p);
+			n += nl - p;
+			if (nl == end)
+				break;
+			if (nl == s || nl[-1] != '\r')
+				out[n++] = '\r';
+			out[n++] = *nl++;
+		}
 	}
 	out[n] = '\0';
 	if (outlen_r != NULL)

@@ -181,20 +181,26 @@ out:
 	return out;
 }
 
-/* Append data to out, doubling a "." that starts a line (RFC 3977 3.1.1). */
+/*
+ * Append data to out, doubling a "." that starts a line (RFC 3977 3.1.1).
+ * The runs between such lines go in whole: few lines start with a dot.
+ */
 static void
 nntp_dot_stuff(struct evbuffer *out, const char *data, size_t len)
 {
-	const char *p = data, *end = data + len, *nl;
+	const char *p = data, *run = data, *end = data + len, *nl;
 
 	while (p < end) {
-		if (*p == '.')
+		if (*p == '.') {
+			evbuffer_add(out, run, p - run);
 			evbuffer_add(out, ".", 1);
-		nl = memchr(p, '\n', end - p);
-		nl = nl != NULL ? nl + 1 : end;
-		evbuffer_add(out, p, nl - p);
-		p = nl;
+			run = p;
+		}
+		if ((nl = memchr(p, '\n', end - p)) == NULL)
+			break;
+		p = nl + 1;
 	}
+	evbuffer_add(out, run, end - run);
 	if (len > 0 && end[-1] != '\n')
 		evbuffer_add(out, "\r\n", 2);
 }
@@ -310,49 +316,90 @@ nntp_article_header(struct store *store, int64_t message, const char *name)
 
 #define OV(s)	((s) != NULL ? (s) : "")
 
+/* Copy s (NULL: nothing) to p with TAB, CR and LF as spaces; the end. */
+static char *
+nntp_put_flat(char *p, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		*p++ = *s == '\t' || *s == '\r' || *s == '\n' ? ' ' : *s;
+	return p;
+}
+
+/* Write n in decimal at p; the end. */
+static char *
+nntp_put_num(char *p, long long n)
+{
+	char digits[24];
+	unsigned long long u = n < 0 ? -(unsigned long long)n :
+	    (unsigned long long)n;
+	size_t i = 0;
+
+	do
+		digits[i++] = '0' + u % 10;
+	while ((u /= 10) != 0);
+	if (n < 0)
+		*p++ = '-';
+	while (i > 0)
+		*p++ = digits[--i];
+	return p;
+}
+
 void
 nntp_overview_line(struct store *store, const struct store_overview *o,
     long long number, struct evbuffer *out)
 {
-	char *subject = NULL, *from = NULL, *date = NULL, *refs;
+	const char *subject = o->subject, *from = o->from, *date = o->date;
+	char *fsubject = NULL, *ffrom = NULL, *fdate = NULL, *raw, *p;
 	long long lines = o->lines;
+	struct evbuffer_iovec v;
 	struct msg *msg;
 	const char *err;
-	char *raw;
 	size_t len, i;
 
 	/* Rows stored before the overview columns: read the message. */
 	if (o->subject == NULL && store_message_raw(store, o->message, &raw,
 	    &len) == 0) {
 		if (msg_parse(raw, len, &msg, &err) == 0) {
-			subject = msg_get_unfolded(msg, "Subject");
-			from = msg_get_unfolded(msg, "From");
-			date = msg_get_unfolded(msg, "Date");
+			subject = fsubject = msg_get_unfolded(msg, "Subject");
+			from = ffrom = msg_get_unfolded(msg, "From");
+			date = fdate = msg_get_unfolded(msg, "Date");
 			for (lines = 0, i = 0; i < msg->body_len; i++)
 				lines += msg->body[i] == '\n';
 			msg_free(&msg);
 		}
 		free(raw);
 	}
-	refs = o->refs != NULL ? xstrdup(o->refs) : NULL;
-	nntp_flatten(subject);
-	nntp_flatten(from);
-	nntp_flatten(date);
-	nntp_flatten(refs);
-	if (o->subject != NULL) {
-		/* The stored fields are already flat. */
-		free(subject);
-		free(from);
-		free(date);
-		subject = xstrdup(o->subject);
-		from = o->from != NULL ? xstrdup(o->from) : NULL;
-		date = o->date != NULL ? xstrdup(o->date) : NULL;
-	}
-	evbuffer_add_printf(out, "%lld\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\r\n",
-	    number, OV(subject), OV(from), OV(date), o->msgid, OV(refs),
-	    o->bytes, lines < 0 ? 0 : lines);
-	free(subject);
-	free(from);
-	free(date);
-	free(refs);
+	/*
+	 * Copied into the output's own space, one line at a time, rather
+	 * than by printf: a whole group's overview is read at once, and
+	 * printf was a third of its time.  Each field takes its length;
+	 * each number at most 20 digits and a sign.
+	 */
+	len = strlen(OV(subject)) + strlen(OV(from)) + strlen(OV(date)) +
+	    strlen(o->msgid) + strlen(OV(o->refs)) + 3 * 21 + 7 + 2;
+	if (evbuffer_reserve_space(out, len, &v, 1) < 1 || v.iov_len < len)
+		goto out;	/* out of memory: the line is left out */
+	p = nntp_put_num(v.iov_base, number);
+	*p++ = '\t';
+	p = nntp_put_flat(p, subject);
+	*p++ = '\t';
+	p = nntp_put_flat(p, from);
+	*p++ = '\t';
+	p = nntp_put_flat(p, date);
+	*p++ = '\t';
+	p = nntp_put_flat(p, o->msgid);
+	*p++ = '\t';
+	p = nntp_put_flat(p, o->refs);
+	*p++ = '\t';
+	p = nntp_put_num(p, o->bytes);
+	*p++ = '\t';
+	p = nntp_put_num(p, lines < 0 ? 0 : lines);
+	*p++ = '\r';
+	*p++ = '\n';
+	v.iov_len = p - (char *)v.iov_base;
+	evbuffer_commit_space(out, &v, 1);
+out:
+	free(fsubject);
+	free(ffrom);
+	free(fdate);
 }
