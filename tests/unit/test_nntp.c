@@ -252,6 +252,68 @@ test_view(void **state)
 	conf_unref(&conf);
 }
 
+/*
+ * Dots that start lines anywhere in a body, and one without a final line
+ * end; overview fields with TAB and a row stored without overview
+ * columns, read from the message.
+ */
+static void
+test_view_dots(void **state)
+{
+	struct conf *conf = test_conf(CONF);
+	struct event_base *base = test_base();
+	char *dir = test_tmpdir(), *err = NULL, *s;
+	struct store_overview *ov;
+	struct store_msg *m;
+	struct evbuffer *out;
+	struct store *store;
+	int64_t message;
+	size_t n;
+	int done = 0;
+
+	if ((store = store_open(dir, base, &err)) == NULL)
+		fail_msg("store_open: %s", err);
+	m = xcalloc(1, sizeof(*m));
+	m->msgid = xstrdup("<d@x>");
+	m->source = SIDE_LIST;
+	m->arrived = time(NULL);
+	m->date = -1;
+	m->raw = xstrdup("From: A <a@x>\r\nSubject: a\tb\r\n"
+	    "Message-ID: <d@x>\r\n\r\n.one\r\nmid\r\n..two\r\n.\r\nlast");
+	m->len = strlen(m->raw);
+	m->refs = xstrdup("<r@x>\t<s@x>");
+	m->lines = -1;
+	m->groups = xcalloc(1, sizeof(char *));
+	m->groups[0] = xstrdup("pirates.de.a");
+	m->ngroups = 1;
+	store_add(store, m, stored, &done);
+	assert_true(test_loop_until(base, &done, 5));
+	assert_int_equal(store_message_id(store, "<d@x>", &message), 1);
+
+	s = view(conf, store, message, 'B');
+	assert_string_equal(s, "..one\r\nmid\r\n...two\r\n..\r\nlast\r\n");
+	free(s);
+
+	assert_int_equal(store_overview(store, "pirates.de.a", 1, 1, 10, &ov,
+	    &n), 0);
+	assert_int_equal(n, 1);
+	out = evbuffer_new();
+	nntp_overview_line(store, &ov[0], 1, out);
+	s = xmemdup(evbuffer_pullup(out, -1), evbuffer_get_length(out));
+	err = xasprintf("1\ta b\tA <a@x>\t\t<d@x>\t<r@x> <s@x>\t%lld\t4"
+	    "\r\n", ov[0].bytes);
+	assert_string_equal(s, err);
+	free(err);
+	free(s);
+	evbuffer_free(out);
+	store_overview_free(ov, n);
+
+	store_close(&store);
+	event_base_free(base);
+	test_rmdir(dir);
+	conf_unref(&conf);
+}
+
 static void
 test_auth(void **state)
 {
@@ -285,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_post_refused),
 		cmocka_unit_test(test_transit),
 		cmocka_unit_test(test_view),
+		cmocka_unit_test(test_view_dots),
 		cmocka_unit_test(test_auth),
 	};
 
