@@ -1074,28 +1074,37 @@ nntp_hdr_line(struct nntp_session *s, const struct store_overview *o,
 	free(value);
 }
 
+/* A slice of OVER or HDR being written, row by row. */
+struct nntp_over_slice {
+	struct nntp_session	*s;
+	struct evbuffer		*out;
+	long long		 last;
+};
+
+static void
+nntp_over_row(const struct store_overview *o, void *arg)
+{
+	struct nntp_over_slice *sl = arg;
+
+	if (sl->s->gen_field != NULL)
+		nntp_hdr_line(sl->s, o, o->number, sl->out);
+	else
+		nntp_overview_line(sl->s->srv->store, o, o->number, sl->out);
+	sl->last = o->number;
+}
+
 /* OVER and HDR over a range, a slice at a time. */
 static void
 nntp_more_over(struct nntp_session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
-	struct store_overview *rows;
-	size_t n, i;
+	struct nntp_over_slice sl = { s, bufferevent_get_output(s->bev), 0 };
+	int n;
 
-	if (store_overview(s->srv->store, s->gen_group, s->gen_next,
-	    s->gen_high, NNTP_SLICE, &rows, &n) == -1)
-		n = 0;
-	for (i = 0; i < n; i++) {
-		if (s->gen_field != NULL)
-			nntp_hdr_line(s, &rows[i], rows[i].number, out);
-		else
-			nntp_overview_line(s->srv->store, &rows[i],
-			    rows[i].number, out);
-	}
+	n = store_overview_each(s->srv->store, s->gen_group, s->gen_next,
+	    s->gen_high, NNTP_SLICE, nntp_over_row, &sl);
 	if (n == NNTP_SLICE)
-		s->gen_next = rows[n - 1].number + 1;
-	store_overview_free(rows, n);
-	if (n < NNTP_SLICE)
+		s->gen_next = sl.last + 1;
+	else
 		nntp_more_done(s);
 }
 

@@ -1817,6 +1817,46 @@ store_overview(struct store *store, const char *group, long long low,
 	return 0;
 }
 
+/*
+ * The same rows, each handed to fn as it is read, with SQLite's own
+ * strings, valid only during the call: an OVER of a whole group copied
+ * every column of every row only to free it after one line.  The number
+ * of rows, or -1.
+ */
+int
+store_overview_each(struct store *store, const char *group, long long low,
+    long long high, size_t limit,
+    void (*fn)(const struct store_overview *, void *), void *arg)
+{
+	sqlite3_stmt *st = store_stmt(store, S_OVERVIEW);
+	struct store_overview o;
+	int rc, n = 0;
+
+	store_bind_text(st, 1, group);
+	sqlite3_bind_int64(st, 2, low);
+	sqlite3_bind_int64(st, 3, high);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		o.number = sqlite3_column_int64(st, 0);
+		o.message = sqlite3_column_int64(st, 1);
+		o.msgid = (char *)sqlite3_column_text(st, 2);
+		o.subject = (char *)sqlite3_column_text(st, 3);
+		o.from = (char *)sqlite3_column_text(st, 4);
+		o.date = (char *)sqlite3_column_text(st, 5);
+		o.refs = (char *)sqlite3_column_text(st, 6);
+		o.bytes = sqlite3_column_int64(st, 7);
+		o.lines = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(st, 8);
+		o.arrived = sqlite3_column_int64(st, 9);
+		fn(&o, arg);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		return store_read_error(store, st);
+	sqlite3_reset(st);
+	return n;
+}
+
 int
 store_overview_msgid(struct store *store, const char *msgid,
     struct store_overview **row_r)

@@ -469,6 +469,11 @@ int		 store_numbers(struct store *, const char *group, long long low,
 int		 store_overview(struct store *, const char *group, long long low,
 		    long long high, size_t limit, struct store_overview **rows_r,
 		    size_t *n_r);
+/* Each row to fn, its strings valid during the call; how many, or -1. */
+int		 store_overview_each(struct store *, const char *group,
+		    long long low, long long high, size_t limit,
+		    void (*fn)(const struct store_overview *, void *),
+		    void *arg);
 /* By Message-ID: 1 and a row to free, 0 if unknown, -1 on error. */
 int		 store_overview_msgid(struct store *, const char *msgid,
 		    struct store_overview **row_r);
