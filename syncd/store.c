@@ -1778,48 +1778,26 @@ store_numbers(struct store *store, const char *group, long long low,
 	return 0;
 }
 
+/* A row of S_OVERVIEW or S_OVERVIEW_MSGID, its strings SQLite's own. */
 static void
-store_fill_overview(sqlite3_stmt *st, void *elem)
+store_overview_columns(sqlite3_stmt *st, struct store_overview *o)
 {
-	struct store_overview *o = elem;
-
 	o->number = sqlite3_column_int64(st, 0);
 	o->message = sqlite3_column_int64(st, 1);
-	o->msgid = store_column_text(st, 2);
-	o->subject = store_column_text(st, 3);
-	o->from = store_column_text(st, 4);
-	o->date = store_column_text(st, 5);
-	o->refs = store_column_text(st, 6);
+	o->msgid = (char *)sqlite3_column_text(st, 2);
+	o->subject = (char *)sqlite3_column_text(st, 3);
+	o->from = (char *)sqlite3_column_text(st, 4);
+	o->date = (char *)sqlite3_column_text(st, 5);
+	o->refs = (char *)sqlite3_column_text(st, 6);
 	o->bytes = sqlite3_column_int64(st, 7);
 	o->lines = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 :
 	    sqlite3_column_int64(st, 8);
 	o->arrived = sqlite3_column_int64(st, 9);
 }
 
-int
-store_overview(struct store *store, const char *group, long long low,
-    long long high, size_t limit, struct store_overview **rows_r,
-    size_t *n_r)
-{
-	sqlite3_stmt *st = store_stmt(store, S_OVERVIEW);
-
-	store_bind_text(st, 1, group);
-	sqlite3_bind_int64(st, 2, low);
-	sqlite3_bind_int64(st, 3, high);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
-	if (store_collect(store, st, sizeof(**rows_r), store_fill_overview,
-	    (void **)rows_r, n_r) == -1) {
-		store_overview_free(*rows_r, *n_r);
-		*rows_r = NULL;
-		*n_r = 0;
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * The same rows, each handed to fn as it is read, with SQLite's own
- * strings, valid only during the call: an OVER of a whole group copied
+ * Each row handed to fn as it is read, with SQLite's own strings, valid
+ * only during the call: an OVER of a whole group would otherwise copy
  * every column of every row only to free it after one line.  The number
  * of rows, or -1.
  */
@@ -1837,17 +1815,7 @@ store_overview_each(struct store *store, const char *group, long long low,
 	sqlite3_bind_int64(st, 3, high);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		o.number = sqlite3_column_int64(st, 0);
-		o.message = sqlite3_column_int64(st, 1);
-		o.msgid = (char *)sqlite3_column_text(st, 2);
-		o.subject = (char *)sqlite3_column_text(st, 3);
-		o.from = (char *)sqlite3_column_text(st, 4);
-		o.date = (char *)sqlite3_column_text(st, 5);
-		o.refs = (char *)sqlite3_column_text(st, 6);
-		o.bytes = sqlite3_column_int64(st, 7);
-		o.lines = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int64(st, 8);
-		o.arrived = sqlite3_column_int64(st, 9);
+		store_overview_columns(st, &o);
 		fn(&o, arg);
 		n++;
 	}
@@ -1868,7 +1836,12 @@ store_overview_msgid(struct store *store, const char *msgid,
 	store_bind_text(st, 1, msgid);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*row_r = xcalloc(1, sizeof(**row_r));
-		store_fill_overview(st, *row_r);
+		store_overview_columns(st, *row_r);
+		(*row_r)->msgid = store_column_text(st, 2);
+		(*row_r)->subject = store_column_text(st, 3);
+		(*row_r)->from = store_column_text(st, 4);
+		(*row_r)->date = store_column_text(st, 5);
+		(*row_r)->refs = store_column_text(st, 6);
 	} else if (rc != SQLITE_DONE)
 		return store_read_error(store, st);
 	sqlite3_reset(st);

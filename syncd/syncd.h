@@ -466,9 +466,6 @@ long long	 store_article_step(struct store *, const char *group,
 int		 store_numbers(struct store *, const char *group, long long low,
 		    long long high, size_t limit, long long **nums_r,
 		    size_t *n_r);
-int		 store_overview(struct store *, const char *group, long long low,
-		    long long high, size_t limit, struct store_overview **rows_r,
-		    size_t *n_r);
 /* Each row to fn, its strings valid during the call; how many, or -1. */
 int		 store_overview_each(struct store *, const char *group,
 		    long long low, long long high, size_t limit,

@@ -177,6 +177,36 @@ view(const struct conf *conf, struct store *store, int64_t message, int part)
 	return s;
 }
 
+/* Article 1's OVER line in group, as nntp_more_over writes it. */
+struct over_one {
+	struct store	*store;
+	struct evbuffer	*out;
+	long long	 bytes;
+};
+
+static void
+over_row(const struct store_overview *o, void *arg)
+{
+	struct over_one *one = arg;
+
+	nntp_overview_line(one->store, o, o->number, one->out);
+	one->bytes = o->bytes;
+}
+
+static char *
+over_line(struct store *store, const char *group, long long *bytes_r)
+{
+	struct over_one one = { store, evbuffer_new(), 0 };
+	char *s;
+
+	assert_int_equal(store_overview_each(store, group, 1, 1, 10, over_row,
+	    &one), 1);
+	s = xmemdup(evbuffer_pullup(one.out, -1), evbuffer_get_length(one.out));
+	evbuffer_free(one.out);
+	*bytes_r = one.bytes;
+	return s;
+}
+
 /* What readers see of a list message crossposted to two groups. */
 static void
 test_view(void **state)
@@ -184,12 +214,10 @@ test_view(void **state)
 	struct conf *conf = test_conf(CONF);
 	struct event_base *base = test_base();
 	char *dir = test_tmpdir(), *err = NULL, *s;
-	struct store_overview *ov;
 	struct store_msg *m;
-	struct evbuffer *out;
+	long long bytes;
 	struct store *store;
 	int64_t message;
-	size_t n;
 	int done = 0;
 
 	if ((store = store_open(dir, base, &err)) == NULL)
@@ -232,19 +260,12 @@ test_view(void **state)
 	free(s);
 	assert_null(nntp_article_header(store, message, "Organization"));
 
-	assert_int_equal(store_overview(store, "pirates.de.b", 1, 1, 10, &ov,
-	    &n), 0);
-	assert_int_equal(n, 1);
-	out = evbuffer_new();
-	nntp_overview_line(store, &ov[0], 1, out);
-	s = xmemdup(evbuffer_pullup(out, -1), evbuffer_get_length(out));
+	s = over_line(store, "pirates.de.b", &bytes);
 	err = xasprintf("1\ts\tA <a@x>\t\t<v@x>\t\t%lld\t2\r\n",
-	    ov[0].bytes);
+	    bytes);
 	assert_string_equal(s, err);
 	free(err);
 	free(s);
-	evbuffer_free(out);
-	store_overview_free(ov, n);
 
 	store_close(&store);
 	event_base_free(base);
@@ -263,12 +284,10 @@ test_view_dots(void **state)
 	struct conf *conf = test_conf(CONF);
 	struct event_base *base = test_base();
 	char *dir = test_tmpdir(), *err = NULL, *s;
-	struct store_overview *ov;
 	struct store_msg *m;
-	struct evbuffer *out;
+	long long bytes;
 	struct store *store;
 	int64_t message;
-	size_t n;
 	int done = 0;
 
 	if ((store = store_open(dir, base, &err)) == NULL)
@@ -294,19 +313,12 @@ test_view_dots(void **state)
 	assert_string_equal(s, "..one\r\nmid\r\n...two\r\n..\r\nlast\r\n");
 	free(s);
 
-	assert_int_equal(store_overview(store, "pirates.de.a", 1, 1, 10, &ov,
-	    &n), 0);
-	assert_int_equal(n, 1);
-	out = evbuffer_new();
-	nntp_overview_line(store, &ov[0], 1, out);
-	s = xmemdup(evbuffer_pullup(out, -1), evbuffer_get_length(out));
+	s = over_line(store, "pirates.de.a", &bytes);
 	err = xasprintf("1\ta b\tA <a@x>\t\t<d@x>\t<r@x> <s@x>\t%lld\t4"
-	    "\r\n", ov[0].bytes);
+	    "\r\n", bytes);
 	assert_string_equal(s, err);
 	free(err);
 	free(s);
-	evbuffer_free(out);
-	store_overview_free(ov, n);
 
 	store_close(&store);
 	event_base_free(base);
