@@ -56,7 +56,7 @@ SYNCD_TESTS = tests/unit/test_conf tests/unit/test_store \
 	tests/unit/test_blacklist tests/unit/test_reactor tests/unit/test_mailout \
 	tests/unit/test_smtp_check tests/unit/test_forum_render \
 	tests/unit/test_metrics tests/unit/test_cron tests/unit/test_describe \
-	tests/unit/test_dotdata
+	tests/unit/test_dotdata tests/unit/test_forum_db
 # Those of migrate/ link its objects.
 MIGRATE_TESTS = tests/unit/test_migrate
 UNIT_TESTS = $(COMMON_TESTS) $(SYNCD_TESTS) $(MIGRATE_TESTS)

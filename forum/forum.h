@@ -287,6 +287,13 @@ void		 forum_db_close(struct forum_db **);
  */
 int		 forum_db_batch_begin(struct forum_db *);
 int		 forum_db_batch_end(struct forum_db *);
+/*
+ * A page's reads in one read transaction (one snapshot, and the file
+ * locked once rather than for each statement): forum_db_read_begin's
+ * result goes to forum_db_read_end.  No writes in between.
+ */
+int		 forum_db_read_begin(struct forum_db *);
+void		 forum_db_read_end(struct forum_db *, int began);
 /* Create or update a board from its channel. */
 int		 forum_db_board_set(struct forum_db *, const char *name,
 		    const char *description, const char *newsgroup,
@@ -305,6 +312,12 @@ int		 forum_db_topic(struct forum_db *, int64_t id,
 void		 forum_topic_free(struct forum_topic *, size_t);
 /* Every post of a topic (any state), in arrival order. */
 int		 forum_db_posts(struct forum_db *, int64_t topic,
+		    struct forum_post **rows_r, size_t *n_r);
+/*
+ * The same in brief: only id, topic, parent and state are filled, the
+ * strings are NULL (forum_post_free frees them all the same).
+ */
+int		 forum_db_thread(struct forum_db *, int64_t topic,
 		    struct forum_post **rows_r, size_t *n_r);
 /* By id, or by Message-ID (its own or an edit's) when msgid is set. */
 int		 forum_db_post(struct forum_db *, int64_t id, const char *msgid,

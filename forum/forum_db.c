@@ -30,6 +30,26 @@
 /* Statements kept prepared; the SQL text's address is the key. */
 #define FORUM_DB_STMTS		64
 
+/* A board's page keys: one for every FORUM_DB_STRIDE topics. */
+#define FORUM_DB_STRIDE		30
+
+/*
+ * Where a board's list of topics passes each FORUM_DB_STRIDE-th topic:
+ * keys[j] is the (last, id) of topic (j + 1) * FORUM_DB_STRIDE - 1 in
+ * the board's order, so that a deep page seeks there in the index
+ * rather than stepping over every topic before it (OFFSET).  Good while
+ * nothing was written: gen and data_version as when it was made.
+ */
+struct forum_db_keys {
+	int64_t		 board;
+	uint64_t	 gen;
+	int64_t		 data_version;
+	struct {
+		int64_t	 last, id;
+	}		*keys;
+	size_t		 n;
+};
+
 struct forum_db {
 	sqlite3		*db;
 	struct {
@@ -38,6 +58,9 @@ struct forum_db {
 	} stmts[FORUM_DB_STMTS];
 	size_t		 nstmts;
 	int		 batch;		/* in forum_db_batch's transaction */
+	uint64_t	 gen;		/* write transactions ended here */
+	struct forum_db_keys *keys;	/* one per board asked for */
+	size_t		 nkeys;
 };
 
 static const char *const forum_db_schema[] = {
@@ -128,6 +151,12 @@ static const char *const forum_db_schema[] = {
 	"  WHERE posts > 0;",
 	/* 4: the text as HTML, made once rather than on every view */
 	"ALTER TABLE post ADD COLUMN html TEXT;",
+	/*
+	 * 5: a thread's order (who answers whom, what is shown) from the
+	 * index alone, without reading each post's text to reach its state
+	 */
+	"DROP INDEX post_topic;"
+	"CREATE INDEX post_topic ON post (topic, id, parent, state);",
 };
 
 static int
@@ -324,6 +353,9 @@ forum_db_close(struct forum_db **fdp)
 		return;
 	for (i = 0; i < fd->nstmts; i++)
 		sqlite3_finalize(fd->stmts[i].q);
+	for (i = 0; i < fd->nkeys; i++)
+		free(fd->keys[i].keys);
+	free(fd->keys);
 	sqlite3_close(fd->db);
 	free(fd);
 	*fdp = NULL;
@@ -343,6 +375,8 @@ forum_db_begin(struct forum_db *fd)
 static int
 forum_db_end(struct forum_db *fd, int ok)
 {
+	/* Whatever it wrote, committed or not: the page keys are old. */
+	fd->gen++;
 	if (fd->batch) {
 		if (ok && forum_db_exec(fd, "RELEASE one", NULL) == 0)
 			return 0;
@@ -367,11 +401,34 @@ forum_db_batch_begin(struct forum_db *fd)
 int
 forum_db_batch_end(struct forum_db *fd)
 {
+	fd->gen++;
 	fd->batch = 0;
 	if (forum_db_exec(fd, "COMMIT", NULL) == 0)
 		return 0;
 	forum_db_exec(fd, "ROLLBACK", NULL);
 	return -1;
+}
+
+static const char sql_read_begin[] = "BEGIN";
+static const char sql_read_end[] = "COMMIT";
+
+int
+forum_db_read_begin(struct forum_db *fd)
+{
+	/* In a transaction already (a batch): its reads are one already. */
+	if (!sqlite3_get_autocommit(fd->db))
+		return 0;
+	if (forum_db_run(fd, forum_db_stmt(fd, sql_read_begin, "")) == -1)
+		return 0;
+	return 1;
+}
+
+void
+forum_db_read_end(struct forum_db *fd, int began)
+{
+	if (began && forum_db_run(fd, forum_db_stmt(fd, sql_read_end, "")) ==
+	    -1)
+		forum_db_exec(fd, "ROLLBACK", NULL);
 }
 
 /* Boards. */
@@ -483,14 +540,104 @@ forum_db_topic_row(sqlite3_stmt *q, void *row)
 static const char sql_topics[] =
     "SELECT " TOPIC_COLUMNS " FROM topic WHERE board = ? AND posts > 0"
     " ORDER BY last DESC, id DESC LIMIT ? OFFSET ?";
+static const char sql_topics_after[] =
+    "SELECT " TOPIC_COLUMNS " FROM topic WHERE board = ? AND posts > 0"
+    " AND (last, id) < (?, ?) ORDER BY last DESC, id DESC LIMIT ? OFFSET ?";
+static const char sql_topic_keys[] =
+    "SELECT last, id FROM topic WHERE board = ? AND posts > 0"
+    " ORDER BY last DESC, id DESC";
+static const char sql_data_version[] = "PRAGMA data_version";
+
+/*
+ * The board's page keys, made anew when anything was written since
+ * (here, or by another connection: PRAGMA data_version), or NULL: then
+ * the caller counts its way with OFFSET.  Never inside a write
+ * transaction, whose writes may yet be rolled back.  Making them reads the board's
+ * index once, as one deep page did; a board that takes posts all the
+ * time is no slower than before, one that is read more is much faster.
+ */
+static struct forum_db_keys *
+forum_db_keys(struct forum_db *fd, int64_t board)
+{
+	struct forum_db_keys *k = NULL;
+	sqlite3_stmt *q;
+	int64_t dv;
+	size_t i, cap = 0, row;
+	int rc;
+
+	if (sqlite3_txn_state(fd->db, NULL) == SQLITE_TXN_WRITE)
+		return NULL;
+	if ((q = forum_db_stmt(fd, sql_data_version, "")) == NULL)
+		return NULL;
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return NULL;
+	}
+	dv = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	for (i = 0; i < fd->nkeys; i++)
+		if (fd->keys[i].board == board) {
+			k = &fd->keys[i];
+			break;
+		}
+	if (k != NULL && k->gen == fd->gen && k->data_version == dv)
+		return k;
+	if (k == NULL) {
+		fd->keys = xreallocarray(fd->keys, fd->nkeys + 1,
+		    sizeof(*fd->keys));
+		k = &fd->keys[fd->nkeys++];
+		memset(k, 0, sizeof(*k));
+		k->board = board;
+	}
+	k->n = 0;
+	k->gen = fd->gen - 1;	/* not good until made */
+	if ((q = forum_db_stmt(fd, sql_topic_keys, "i", board)) == NULL)
+		return NULL;
+	row = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (++row % FORUM_DB_STRIDE != 0)
+			continue;
+		if (k->n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			k->keys = xreallocarray(k->keys, cap,
+			    sizeof(*k->keys));
+		}
+		k->keys[k->n].last = sqlite3_column_int64(q, 0);
+		k->keys[k->n++].id = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return NULL;
+	k->gen = fd->gen;
+	k->data_version = dv;
+	return k;
+}
 
 int
 forum_db_topics(struct forum_db *fd, int64_t board, size_t offset,
     size_t limit, struct forum_topic **rows_r, size_t *n_r)
 {
-	return forum_db_collect(forum_db_stmt(fd, sql_topics, "iii", board,
-	    (int64_t)limit, (int64_t)offset), sizeof(**rows_r),
-	    forum_db_topic_row, (void **)rows_r, n_r);
+	struct forum_db_keys *k;
+	size_t j = offset / FORUM_DB_STRIDE;
+	sqlite3_stmt *q;
+
+	/*
+	 * Past the first stride, from the key before offset: the same
+	 * rows as OFFSET would give, as the keys are of this very order.
+	 */
+	if (j > 0 && (k = forum_db_keys(fd, board)) != NULL) {
+		if (j > k->n)
+			j = k->n;
+		q = j == 0 ? forum_db_stmt(fd, sql_topics, "iii", board,
+		    (int64_t)limit, (int64_t)offset) :
+		    forum_db_stmt(fd, sql_topics_after, "iiiii", board,
+		    k->keys[j - 1].last, k->keys[j - 1].id, (int64_t)limit,
+		    (int64_t)(offset - j * FORUM_DB_STRIDE));
+	} else
+		q = forum_db_stmt(fd, sql_topics, "iii", board,
+		    (int64_t)limit, (int64_t)offset);
+	return forum_db_collect(q, sizeof(**rows_r), forum_db_topic_row,
+	    (void **)rows_r, n_r);
 }
 
 static const char sql_topic[] =
@@ -563,6 +710,29 @@ forum_db_posts(struct forum_db *fd, int64_t topic, struct forum_post **rows_r,
 {
 	return forum_db_collect(forum_db_stmt(fd, sql_posts, "i", topic),
 	    sizeof(**rows_r), forum_db_post_row, (void **)rows_r, n_r);
+}
+
+static void
+forum_db_thread_row(sqlite3_stmt *q, void *row)
+{
+	struct forum_post *p = row;
+
+	p->id = sqlite3_column_int64(q, 0);
+	p->topic = sqlite3_column_int64(q, 1);
+	p->parent = sqlite3_column_int64(q, 2);
+	p->state = sqlite3_column_int(q, 3);
+}
+
+/* From the index post_topic alone. */
+static const char sql_thread[] =
+    "SELECT id, topic, parent, state FROM post WHERE topic = ? ORDER BY id";
+
+int
+forum_db_thread(struct forum_db *fd, int64_t topic, struct forum_post **rows_r,
+    size_t *n_r)
+{
+	return forum_db_collect(forum_db_stmt(fd, sql_thread, "i", topic),
+	    sizeof(**rows_r), forum_db_thread_row, (void **)rows_r, n_r);
 }
 
 static const char sql_post[] =

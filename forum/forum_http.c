@@ -442,6 +442,18 @@ forum_page_boards(struct forum_req *r)
 	forum_reply(r, 200, "OK");
 }
 
+/* The page for forum_db_board's 0 (no such board) or -1. */
+static void
+forum_no_board(struct forum_req *r, int rc)
+{
+	if (rc == 0)
+		forum_message(r, 404, "Not Found", "No such board",
+		    "There is no board of that name.");
+	else
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+}
+
 /* The board named by the path, or a 404 page. */
 static int
 forum_find_board(struct forum_req *r, const char *name, struct forum_board *b)
@@ -450,12 +462,7 @@ forum_find_board(struct forum_req *r, const char *name, struct forum_board *b)
 
 	if (rc == 1)
 		return 0;
-	if (rc == 0)
-		forum_message(r, 404, "Not Found", "No such board",
-		    "There is no board of that name.");
-	else
-		forum_message(r, 503, "Service Unavailable", "Try again",
-		    "The forum's database cannot be read just now.");
+	forum_no_board(r, rc);
 	return -1;
 }
 
@@ -486,16 +493,24 @@ forum_page_board(struct forum_req *r, const char *name)
 	struct forum_board b;
 	struct forum_topic *t;
 	long long page = forum_page_number(r);
-	size_t n, i;
+	size_t n = 0, i;
 	char *base;
+	int began, rc;
 
-	if (forum_find_board(r, name, &b) == -1)
-		return;
-	if (forum_db_topics(r->f->db, b.id, (size_t)(page - 1) *
+	/* Read first, all at once; a page may write its session after. */
+	t = NULL;
+	began = forum_db_read_begin(r->f->db);
+	if ((rc = forum_db_board(r->f->db, name, 0, &b)) == 1 &&
+	    forum_db_topics(r->f->db, b.id, (size_t)(page - 1) *
 	    FORUM_TOPICS_PER_PAGE, FORUM_TOPICS_PER_PAGE + 1, &t, &n) == -1) {
+		forum_topic_free(t, n);
+		free(t);
 		forum_board_free(&b, 1);
-		forum_message(r, 503, "Service Unavailable", "Try again",
-		    "The forum's database cannot be read just now.");
+		rc = -1;
+	}
+	forum_db_read_end(r->f->db, began);
+	if (rc != 1) {
+		forum_no_board(r, rc);
 		return;
 	}
 	forum_page_begin(r, b.name);
@@ -707,13 +722,16 @@ forum_page_topic(struct forum_req *r, int64_t id)
 {
 	struct forum_topic t;
 	struct forum_board b;
-	struct forum_post *p;
+	struct forum_post *p = NULL, *show = NULL;
 	long long page = forum_page_number(r);
-	size_t n, i, *order, first, shown = 0;
-	int *depth, rc;
+	size_t n = 0, i, *order, first, shown = 0, nshow = 0;
+	int *depth, *show_depth = NULL, rc, began;
 	char *base;
 
+	/* Read first, all at once; a page may write its session after. */
+	began = forum_db_read_begin(r->f->db);
 	if ((rc = forum_db_topic(r->f->db, id, &t)) != 1 || t.posts == 0) {
+		forum_db_read_end(r->f->db, began);
 		if (rc == 1)
 			forum_topic_free(&t, 1);
 		forum_message(r, rc == -1 ? 503 : 404, rc == -1 ?
@@ -721,8 +739,15 @@ forum_page_topic(struct forum_req *r, int64_t id)
 		    "There is no topic with that number.");
 		return;
 	}
+	/*
+	 * The thread's order from every post's id, parent and state, which
+	 * the index holds; the text only of the page's posts.
+	 */
 	if (forum_db_board(r->f->db, NULL, t.board, &b) != 1 ||
-	    forum_db_posts(r->f->db, t.id, &p, &n) == -1) {
+	    forum_db_thread(r->f->db, t.id, &p, &n) == -1) {
+		forum_db_read_end(r->f->db, began);
+		forum_post_free(p, n);
+		free(p);
 		forum_topic_free(&t, 1);
 		forum_board_free(&b, 1);
 		forum_message(r, 503, "Service Unavailable", "Try again",
@@ -732,6 +757,32 @@ forum_page_topic(struct forum_req *r, int64_t id)
 	order = xcalloc(n + 1, sizeof(*order));
 	depth = xcalloc(n + 1, sizeof(*depth));
 	forum_thread_order(p, n, order, depth);
+	first = (size_t)(page - 1) * FORUM_POSTS_PER_PAGE;
+	show = xcalloc(FORUM_POSTS_PER_PAGE, sizeof(*show));
+	show_depth = xcalloc(FORUM_POSTS_PER_PAGE, sizeof(*show_depth));
+	for (i = 0; i < n; i++) {
+		const struct forum_post *q = &p[order[i]];
+
+		/* Held posts only for moderators; deleted ones as such. */
+		if (q->state == FORUM_POST_HELD &&
+		    r->account.role < FORUM_ROLE_MODERATOR)
+			continue;
+		if (shown >= first && shown < first + FORUM_POSTS_PER_PAGE) {
+			if (forum_db_post(r->f->db, q->id, NULL,
+			    &show[nshow]) != 1) {
+				forum_post_free(&show[nshow], 1);
+				break;
+			}
+			show_depth[nshow++] = depth[order[i]];
+		}
+		shown++;
+	}
+	forum_db_read_end(r->f->db, began);
+	if (i < n) {
+		forum_message(r, 503, "Service Unavailable", "Try again",
+		    "The forum's database cannot be read just now.");
+		goto out;
+	}
 	forum_page_begin(r, t.subject);
 	forum_out(r, "<p><a href=\"/b/");
 	forum_text(r, b.name);
@@ -740,30 +791,23 @@ forum_page_topic(struct forum_req *r, int64_t id)
 	forum_out(r, "</a></p><h1>");
 	forum_text(r, t.subject);
 	forum_out(r, "</h1>");
-	first = (size_t)(page - 1) * FORUM_POSTS_PER_PAGE;
-	for (i = 0; i < n; i++) {
-		const struct forum_post *q = &p[order[i]];
-
-		/* Held posts only for moderators; deleted ones as such. */
-		if (q->state == FORUM_POST_HELD &&
-		    r->account.role < FORUM_ROLE_MODERATOR)
-			continue;
-		if (shown >= first &&
-		    shown < first + FORUM_POSTS_PER_PAGE)
-			forum_post_html(r, q, depth[order[i]], 1);
-		shown++;
-	}
+	for (i = 0; i < nshow; i++)
+		forum_post_html(r, &show[i], show_depth[i], 1);
 	base = xasprintf("/t/%lld", (long long)t.id);
 	forum_pager(r, base, page, shown > first + FORUM_POSTS_PER_PAGE);
 	free(base);
 	forum_page_end(r);
+	forum_reply(r, 200, "OK");
+out:
+	forum_post_free(show, nshow);
+	free(show);
+	free(show_depth);
 	free(order);
 	free(depth);
 	forum_post_free(p, n);
 	free(p);
 	forum_board_free(&b, 1);
 	forum_topic_free(&t, 1);
-	forum_reply(r, 200, "OK");
 }
 
 static void
