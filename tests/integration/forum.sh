@@ -103,6 +103,36 @@ kill -KILL "$SYNCD_PID"
 wait "$SYNCD_PID" 2>/dev/null
 start_syncd "$C" || { not_ok "syncd starts after SIGKILL"; done_testing; exit 1; }
 check "after SIGKILL every accepted message reaches the board" wait_for 20 sh -c "[ \"\$(sqlite3 '$T/data/forum.db' \"SELECT count(*) FROM post WHERE msgid LIKE '<k%'\")\" = 100 ]"
+
+# The board's pages past the first seek from keys syncd remembers: each
+# lists the topics OFFSET gives, before and after a reply moves an old
+# topic to the top (the 100 topics above share their date: the id
+# orders them).
+pages_agree() {
+	n=1
+	while [ $n -le 5 ]; do
+		got=$($PY -c 'import re, sys, urllib.request
+t = urllib.request.urlopen(sys.argv[1]).read().decode()
+print(" ".join(re.findall(r"<a href=\"/t/(\d+)\">", t)))' \
+		    "http://127.0.0.1:$HTTP/b/test?page=$n")
+		want=$(sqlite3 "$T/data/forum.db" "SELECT id FROM topic WHERE
+		    board = (SELECT id FROM board WHERE name = 'test') AND
+		    posts > 0 ORDER BY last DESC, id DESC LIMIT 30
+		    OFFSET $(( (n - 1) * 30 ))" | tr '\n' ' ')
+		if [ "$got" != "${want% }" ]; then
+			diag "page $n: [$got], OFFSET gives [${want% }]"
+			return 1
+		fi
+		n=$((n + 1))
+	done
+}
+check "each page of a board lists what OFFSET gives" pages_agree
+msg "$T/kr" "<kr@example.org>" "Newsgroups: pirates.de.test" \
+    "References: <k7@example.org>"
+sed -i 's/^Date: .*/Date: Mon, 30 Nov 2026 10:00:00 +0000\r/' "$T/kr"
+"$SYNCCTL" -c "$C" inject --source news "$T/kr" > /dev/null
+wait_for 10 sh -c "[ \"\$(sqlite3 '$T/data/forum.db' \"SELECT count(*) FROM post WHERE msgid = '<kr@example.org>'\")\" = 1 ]"
+check "and after a reply moved a topic to the top" pages_agree
 stop_syncd
 # Every password the members used, right or wrong, over HTTP and NNTP:
 # none is in the log, though it was at debug level.
