@@ -156,7 +156,8 @@ static const char *const forum_db_schema[] = {
 	 * index alone, without reading each post's text to reach its state
 	 */
 	"DROP INDEX post_topic;"
-	"CREATE INDEX post_topic ON post (topic, id, parent, state);",
+	"CREATE INDEX post_topic ON post"
+	"  (topic, id, parent, state);",
 };
 
 static int
