@@ -18,16 +18,7 @@ PY=/usr/bin/python3
 MIGRATE=$builddir/migrate/syncmigrate
 CORPUS="$PY $srcdir/tests/migrate/corpus.py"
 COMPARE="$PY $srcdir/tests/migrate/compare.py"
-if ! dovecot_available; then
-	skip "syncmigrate between two Dovecots" "Dovecot (dovecot-imapd) is not installed"
-	done_testing
-	exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-	skip "syncmigrate between two Dovecots" "starting Dovecot needs root"
-	done_testing
-	exit 0
-fi
+dovecot_require "syncmigrate between two Dovecots"
 trap 'dovecot_stop "$T/old"; dovecot_stop "$T/new"; cleanup' EXIT
 
 OLD=$(free_port)

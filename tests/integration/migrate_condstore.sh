@@ -15,16 +15,7 @@
 
 PY=/usr/bin/python3
 MIGRATE=$builddir/migrate/syncmigrate
-if ! dovecot_available; then
-	skip "syncmigrate with CONDSTORE" "Dovecot (dovecot-imapd) is not installed"
-	done_testing
-	exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-	skip "syncmigrate with CONDSTORE" "starting Dovecot needs root"
-	done_testing
-	exit 0
-fi
+dovecot_require "syncmigrate with CONDSTORE"
 trap 'dovecot_stop "$T/old"; dovecot_stop "$T/new"; cleanup' EXIT
 
 OLD=$(free_port)

@@ -12,16 +12,7 @@
 PY=/usr/bin/python3
 MIGRATE=$builddir/migrate/syncmigrate
 CORPUS="$PY $srcdir/tests/migrate/corpus.py"
-if ! dovecot_available; then
-	skip "syncmigrate above descriptor 1024" "Dovecot (dovecot-imapd) is not installed"
-	done_testing
-	exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-	skip "syncmigrate above descriptor 1024" "starting Dovecot needs root"
-	done_testing
-	exit 0
-fi
+dovecot_require "syncmigrate above descriptor 1024"
 if ! ulimit -n 4096 2>/dev/null; then
 	skip "syncmigrate above descriptor 1024" "cannot raise the descriptor limit to 4096"
 	done_testing

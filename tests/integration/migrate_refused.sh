@@ -15,16 +15,7 @@
 PY=/usr/bin/python3
 MIGRATE=$builddir/migrate/syncmigrate
 CORPUS="$PY $srcdir/tests/migrate/corpus.py"
-if ! dovecot_available; then
-	skip "syncmigrate with a message refused" "Dovecot (dovecot-imapd) is not installed"
-	done_testing
-	exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-	skip "syncmigrate with a message refused" "starting Dovecot needs root"
-	done_testing
-	exit 0
-fi
+dovecot_require "syncmigrate with a message refused"
 if [ ! -f /usr/lib/dovecot/modules/lib10_quota_plugin.so ]; then
 	skip "syncmigrate with a message refused" "Dovecot's quota plugin is not installed"
 	done_testing

@@ -12,16 +12,7 @@
 
 PY=/usr/bin/python3
 MIGRATE=$builddir/migrate/syncmigrate
-if ! dovecot_available; then
-	skip "syncmigrate's special-use folders" "Dovecot (dovecot-imapd) is not installed"
-	done_testing
-	exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-	skip "syncmigrate's special-use folders" "starting Dovecot needs root"
-	done_testing
-	exit 0
-fi
+dovecot_require "syncmigrate's special-use folders"
 trap 'dovecot_stop "$T/old"; dovecot_stop "$T/new"; cleanup' EXIT
 
 # uses DIR SEPARATOR MAILBOX-LINES: the inbox namespace's mailboxes with

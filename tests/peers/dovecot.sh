@@ -23,6 +23,20 @@ dovecot_available() {
 	    id dovecot > /dev/null 2>&1 && id dovenull > /dev/null 2>&1
 }
 
+# dovecot_require NAME: unless Dovecot is installed and we are root (it
+# starts as root), report the test NAME as skipped, saying why, and end.
+dovecot_require() {
+	if ! dovecot_available; then
+		skip "$1" "Dovecot (dovecot-imapd) is not installed"
+	elif [ "$(id -u)" -ne 0 ]; then
+		skip "$1" "starting Dovecot needs root"
+	else
+		return 0
+	fi
+	done_testing
+	exit 0
+}
+
 # dovecot_setup DIR PORT NAME SEPARATOR: write a Dovecot named NAME whose
 # IMAP listens on 127.0.0.1:PORT without TLS and takes plaintext logins
 # of the users in DIR/users (dovecot_user) and, as "USER*MASTER", of the

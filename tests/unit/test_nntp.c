@@ -177,6 +177,36 @@ view(const struct conf *conf, struct store *store, int64_t message, int part)
 	return s;
 }
 
+/* A list message with this Message-ID and text, to be stored. */
+static struct store_msg *
+list_msg(const char *msgid, const char *raw)
+{
+	struct store_msg *m = xcalloc(1, sizeof(*m));
+
+	m->msgid = xstrdup(msgid);
+	m->source = SIDE_LIST;
+	m->arrived = time(NULL);
+	m->date = -1;
+	m->raw = xstrdup(raw);
+	m->len = strlen(raw);
+	return m;
+}
+
+/* Store m (the store takes it); its message's id. */
+static int64_t
+store_one(struct store *store, struct event_base *base, struct store_msg *m)
+{
+	char *msgid = xstrdup(m->msgid);
+	int64_t message;
+	int done = 0;
+
+	store_add(store, m, stored, &done);
+	assert_true(test_loop_until(base, &done, 5));
+	assert_int_equal(store_message_id(store, msgid, &message), 1);
+	free(msgid);
+	return message;
+}
+
 /* Article 1's OVER line in group, as nntp_more_over writes it. */
 struct over_one {
 	struct store	*store;
@@ -218,18 +248,12 @@ test_view(void **state)
 	long long bytes;
 	struct store *store;
 	int64_t message;
-	int done = 0;
 
 	if ((store = store_open(dir, base, &err)) == NULL)
 		fail_msg("store_open: %s", err);
-	m = xcalloc(1, sizeof(*m));
-	m->msgid = xstrdup("<v@x>");
-	m->source = SIDE_LIST;
-	m->arrived = time(NULL);
-	m->date = -1;
-	m->raw = xstrdup("From: A <a@x>\r\nSubject: s\r\nMessage-ID: <v@x>\r\n"
-	    "Xref: elsewhere x:1\r\n\r\n.hidden dot\r\nline\r\n");
-	m->len = strlen(m->raw);
+	m = list_msg("<v@x>", "From: A <a@x>\r\nSubject: s\r\n"
+	    "Message-ID: <v@x>\r\nXref: elsewhere x:1\r\n\r\n"
+	    ".hidden dot\r\nline\r\n");
 	m->ov_subject = xstrdup("s");
 	m->ov_from = xstrdup("A <a@x>");
 	m->lines = 2;
@@ -237,9 +261,7 @@ test_view(void **state)
 	m->groups[0] = xstrdup("pirates.de.a");
 	m->groups[1] = xstrdup("pirates.de.b");
 	m->ngroups = 2;
-	store_add(store, m, stored, &done);
-	assert_true(test_loop_until(base, &done, 5));
-	assert_int_equal(store_message_id(store, "<v@x>", &message), 1);
+	message = store_one(store, base, m);
 
 	s = view(conf, store, message, 'A');
 	assert_string_equal(s, "Path: gw.test.example!not-for-mail\r\n"
@@ -288,26 +310,17 @@ test_view_dots(void **state)
 	long long bytes;
 	struct store *store;
 	int64_t message;
-	int done = 0;
 
 	if ((store = store_open(dir, base, &err)) == NULL)
 		fail_msg("store_open: %s", err);
-	m = xcalloc(1, sizeof(*m));
-	m->msgid = xstrdup("<d@x>");
-	m->source = SIDE_LIST;
-	m->arrived = time(NULL);
-	m->date = -1;
-	m->raw = xstrdup("From: A <a@x>\r\nSubject: a\tb\r\n"
+	m = list_msg("<d@x>", "From: A <a@x>\r\nSubject: a\tb\r\n"
 	    "Message-ID: <d@x>\r\n\r\n.one\r\nmid\r\n..two\r\n.\r\nlast");
-	m->len = strlen(m->raw);
 	m->refs = xstrdup("<r@x>\t<s@x>");
 	m->lines = -1;
 	m->groups = xcalloc(1, sizeof(char *));
 	m->groups[0] = xstrdup("pirates.de.a");
 	m->ngroups = 1;
-	store_add(store, m, stored, &done);
-	assert_true(test_loop_until(base, &done, 5));
-	assert_int_equal(store_message_id(store, "<d@x>", &message), 1);
+	message = store_one(store, base, m);
 
 	s = view(conf, store, message, 'B');
 	assert_string_equal(s, "..one\r\nmid\r\n...two\r\n..\r\nlast\r\n");
