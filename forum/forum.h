@@ -294,6 +294,19 @@ int		 forum_db_batch_end(struct forum_db *);
  */
 int		 forum_db_read_begin(struct forum_db *);
 void		 forum_db_read_end(struct forum_db *, int began);
+/*
+ * What the database holds, as a value that changes with every write
+ * made here or by another connection: what was read under a stamp is
+ * still so while forum_db_stamp gives the same one.  -1 in a write
+ * transaction, whose writes may yet be taken back, or on an error.
+ */
+struct forum_db_stamp {
+	int64_t		 changes;	/* rows this connection wrote */
+	int64_t		 data_version;	/* PRAGMA data_version: others' */
+};
+int		 forum_db_stamp(struct forum_db *, struct forum_db_stamp *);
+int		 forum_db_stamp_same(const struct forum_db_stamp *,
+		    const struct forum_db_stamp *);
 /* Create or update a board from its channel. */
 int		 forum_db_board_set(struct forum_db *, const char *name,
 		    const char *description, const char *newsgroup,

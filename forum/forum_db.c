@@ -38,12 +38,13 @@
  * keys[j] is the (last, id) of topic (j + 1) * FORUM_DB_STRIDE - 1 in
  * the board's order, so that a deep page seeks there in the index
  * rather than stepping over every topic before it (OFFSET).  Good while
- * nothing was written: gen and data_version as when it was made.
+ * nothing was written: while the database's stamp is the one it was
+ * made under.
  */
 struct forum_db_keys {
 	int64_t		 board;
-	uint64_t	 gen;
-	int64_t		 data_version;
+	struct forum_db_stamp stamp;
+	int		 made;
 	struct {
 		int64_t	 last, id;
 	}		*keys;
@@ -58,7 +59,6 @@ struct forum_db {
 	} stmts[FORUM_DB_STMTS];
 	size_t		 nstmts;
 	int		 batch;		/* in forum_db_batch's transaction */
-	uint64_t	 gen;		/* write transactions ended here */
 	struct forum_db_keys *keys;	/* one per board asked for */
 	size_t		 nkeys;
 };
@@ -376,8 +376,6 @@ forum_db_begin(struct forum_db *fd)
 static int
 forum_db_end(struct forum_db *fd, int ok)
 {
-	/* Whatever it wrote, committed or not: the page keys are old. */
-	fd->gen++;
 	if (fd->batch) {
 		if (ok && forum_db_exec(fd, "RELEASE one", NULL) == 0)
 			return 0;
@@ -402,7 +400,6 @@ forum_db_batch_begin(struct forum_db *fd)
 int
 forum_db_batch_end(struct forum_db *fd)
 {
-	fd->gen++;
 	fd->batch = 0;
 	if (forum_db_exec(fd, "COMMIT", NULL) == 0)
 		return 0;
@@ -549,39 +546,54 @@ static const char sql_topic_keys[] =
     " ORDER BY last DESC, id DESC";
 static const char sql_data_version[] = "PRAGMA data_version";
 
+int
+forum_db_stamp(struct forum_db *fd, struct forum_db_stamp *s)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_txn_state(fd->db, NULL) == SQLITE_TXN_WRITE)
+		return -1;
+	if ((q = forum_db_stmt(fd, sql_data_version, "")) == NULL)
+		return -1;
+	rc = sqlite3_step(q);
+	s->changes = sqlite3_total_changes64(fd->db);
+	s->data_version = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+forum_db_stamp_same(const struct forum_db_stamp *a,
+    const struct forum_db_stamp *b)
+{
+	return a->changes == b->changes && a->data_version == b->data_version;
+}
+
 /*
  * The board's page keys, made anew when anything was written since
- * (here, or by another connection: PRAGMA data_version), or NULL: then
- * the caller counts its way with OFFSET.  Never inside a write
- * transaction, whose writes may yet be rolled back.  Making them reads the board's
- * index once, as one deep page did; a board that takes posts all the
- * time is no slower than before, one that is read more is much faster.
+ * (here, or by another connection), or NULL: then the caller counts its
+ * way with OFFSET.  Making them reads the board's index once, as one
+ * deep page did; a board that takes posts all the time is no slower
+ * than before, one that is read more is much faster.
  */
 static struct forum_db_keys *
 forum_db_keys(struct forum_db *fd, int64_t board)
 {
 	struct forum_db_keys *k = NULL;
+	struct forum_db_stamp now;
 	sqlite3_stmt *q;
-	int64_t dv;
 	size_t i, cap = 0, row;
 	int rc;
 
-	if (sqlite3_txn_state(fd->db, NULL) == SQLITE_TXN_WRITE)
+	if (forum_db_stamp(fd, &now) == -1)
 		return NULL;
-	if ((q = forum_db_stmt(fd, sql_data_version, "")) == NULL)
-		return NULL;
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		sqlite3_reset(q);
-		return NULL;
-	}
-	dv = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
 	for (i = 0; i < fd->nkeys; i++)
 		if (fd->keys[i].board == board) {
 			k = &fd->keys[i];
 			break;
 		}
-	if (k != NULL && k->gen == fd->gen && k->data_version == dv)
+	if (k != NULL && k->made && forum_db_stamp_same(&k->stamp, &now))
 		return k;
 	if (k == NULL) {
 		fd->keys = xreallocarray(fd->keys, fd->nkeys + 1,
@@ -591,7 +603,7 @@ forum_db_keys(struct forum_db *fd, int64_t board)
 		k->board = board;
 	}
 	k->n = 0;
-	k->gen = fd->gen - 1;	/* not good until made */
+	k->made = 0;
 	if ((q = forum_db_stmt(fd, sql_topic_keys, "i", board)) == NULL)
 		return NULL;
 	row = 0;
@@ -609,8 +621,8 @@ forum_db_keys(struct forum_db *fd, int64_t board)
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return NULL;
-	k->gen = fd->gen;
-	k->data_version = dv;
+	k->stamp = now;
+	k->made = 1;
 	return k;
 }
 
