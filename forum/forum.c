@@ -760,6 +760,7 @@ forum_set_conf(struct forum *f, struct conf *conf, struct transport *mail)
 	conf_unref(&f->conf);
 	f->conf = conf_ref(conf);
 	f->mail = mail;
+	forum_http_forget(f);
 	/* The boards follow the channels: names, descriptions, addresses. */
 	TAILQ_FOREACH(c, &conf->channels, entry) {
 		if (c->board == NULL)

@@ -47,6 +47,7 @@ struct forum {
 	struct evhttp	*http;		/* syncd's */
 	struct forum_limit *limits;	/* login and posting rates */
 	size_t		 nlimits;
+	struct forum_kept *kept;	/* pages kept for nobody logged in */
 	unsigned int	 requests;	/* for the session ids of the log */
 };
 
@@ -105,6 +106,8 @@ void		 forum_mail(struct forum *, const char *rcpt, const char *msgid,
 /* Serve every page of http that nobody else serves (it stays syncd's). */
 void		 forum_http_start(struct forum *, struct evhttp *http);
 void		 forum_http_stop(struct forum *);
+/* Drop the pages kept: they show the configuration's forum title. */
+void		 forum_http_forget(struct forum *);
 /* Forget the sessions idle too long (job sweep): 0, or -1. */
 int		 forum_http_sweep(struct forum *);
 

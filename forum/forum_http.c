@@ -58,6 +58,8 @@
 #define FORUM_POSTS_WINDOW	(10 * 60)
 #define FORUM_LIMITS_MAX	4096
 #define FORUM_REFERENCES_MAX	900
+#define FORUM_KEPT_PAGES	64
+#define FORUM_KEPT_MAX		(256 * 1024)
 
 struct forum_limit {
 	char		 key[128];
@@ -81,6 +83,23 @@ struct forum_req {
 	int		 post;		/* a POST request */
 	char		*board;		/* a submission's board */
 	char		*back;		/* where to go after it, or NULL */
+	struct forum_kept *kept;	/* where to keep the page made */
+	struct forum_db_stamp stamp;	/* as it was before its reads */
+};
+
+/*
+ * A board's or a topic's page as it is for anyone not logged in, who all
+ * see the same: kept while the database's stamp is the one it was read
+ * under, so that a page read by many costs one making until somebody
+ * writes.  One place for each (path, page), by hash; a page over
+ * FORUM_KEPT_MAX is made each time.
+ */
+struct forum_kept {
+	char		*path;		/* NULL: nothing kept here */
+	long long	 page;
+	struct forum_db_stamp stamp;
+	char		*html;
+	size_t		 len;
 };
 
 static const char forum_css[] =
@@ -495,6 +514,74 @@ forum_pager(struct forum_req *r, const char *base, long long page,
 	forum_out(r, "</p>");
 }
 
+/*
+ * The page of r's path kept for nobody logged in, sent: 1.  Or 0, and
+ * r->kept is where forum_kept_set will keep the page made for it.  The
+ * stamp is taken before the page's reads: a write in between leaves it
+ * kept under an older stamp than its content, so made again.
+ */
+static int
+forum_kept_send(struct forum_req *r, long long page)
+{
+	struct forum *f = r->f;
+	struct forum_kept *k;
+	uint64_t h = (uint64_t)page;
+	const char *c;
+
+	if (r->account.id != 0 || forum_db_stamp(f->db, &r->stamp) == -1)
+		return 0;
+	for (c = r->path; *c != '\0'; c++)
+		h = h * 31 + (unsigned char)*c;
+	if (f->kept == NULL)
+		f->kept = xcalloc(FORUM_KEPT_PAGES, sizeof(*f->kept));
+	k = &f->kept[h % FORUM_KEPT_PAGES];
+	if (k->path != NULL && k->page == page &&
+	    strcmp(k->path, r->path) == 0 &&
+	    forum_db_stamp_same(&k->stamp, &r->stamp)) {
+		evbuffer_add(r->out, k->html, k->len);
+		forum_reply(r, 200, "OK");
+		return 1;
+	}
+	r->kept = k;
+	return 0;
+}
+
+static void
+forum_kept_set(struct forum_req *r, long long page)
+{
+	struct forum_kept *k = r->kept;
+	size_t len = evbuffer_get_length(r->out);
+
+	if (k == NULL)
+		return;
+	free(k->path);
+	free(k->html);
+	k->path = k->html = NULL;
+	if (len > FORUM_KEPT_MAX)
+		return;
+	k->path = xstrdup(r->path);
+	k->page = page;
+	k->stamp = r->stamp;
+	k->html = xmalloc(len);
+	k->len = len;
+	evbuffer_copyout(r->out, k->html, len);
+}
+
+void
+forum_http_forget(struct forum *f)
+{
+	size_t i;
+
+	if (f->kept == NULL)
+		return;
+	for (i = 0; i < FORUM_KEPT_PAGES; i++) {
+		free(f->kept[i].path);
+		free(f->kept[i].html);
+	}
+	free(f->kept);
+	f->kept = NULL;
+}
+
 static void
 forum_page_board(struct forum_req *r, const char *name)
 {
@@ -505,6 +592,8 @@ forum_page_board(struct forum_req *r, const char *name)
 	char *base;
 	int began, rc;
 
+	if (forum_kept_send(r, page))
+		return;
 	/* Read first, all at once; a page may write its session after. */
 	t = NULL;
 	began = forum_db_read_begin(r->f->db);
@@ -554,6 +643,7 @@ forum_page_board(struct forum_req *r, const char *name)
 	forum_pager(r, base, page, n > FORUM_TOPICS_PER_PAGE);
 	free(base);
 	forum_page_end(r);
+	forum_kept_set(r, page);
 	forum_topic_free(t, n);
 	free(t);
 	forum_board_free(&b, 1);
@@ -736,6 +826,8 @@ forum_page_topic(struct forum_req *r, int64_t id)
 	int *depth, *show_depth = NULL, rc, began;
 	char *base;
 
+	if (forum_kept_send(r, page))
+		return;
 	/* Read first, all at once; a page may write its session after. */
 	began = forum_db_read_begin(r->f->db);
 	if ((rc = forum_db_topic(r->f->db, id, &t)) != 1 || t.posts == 0) {
@@ -805,6 +897,7 @@ forum_page_topic(struct forum_req *r, int64_t id)
 	forum_pager(r, base, page, shown > first + FORUM_POSTS_PER_PAGE);
 	free(base);
 	forum_page_end(r);
+	forum_kept_set(r, page);
 	forum_reply(r, 200, "OK");
 out:
 	forum_post_free(show, nshow);
@@ -2186,4 +2279,5 @@ forum_http_stop(struct forum *f)
 	free(f->limits);
 	f->limits = NULL;
 	f->nlimits = 0;
+	forum_http_forget(f);
 }

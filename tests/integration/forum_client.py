@@ -13,6 +13,7 @@ import http.client
 import nntplib
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -278,6 +279,36 @@ if att:
     ok(st == 200 and "attachment" in hd.get("content-disposition", ""),
        "and downloads as an attachment", hd)
 
+# Board and topic pages for readers not logged in are kept until
+# something is written: they see them alike, a member still sees his
+# own, and any write, syncd's or another program's on forum.db, shows at
+# the next read.
+anon = Browser()
+
+
+def posts_listed():
+    m = re.search(r'<a href="%s">.*?<td class="count">(\d+)</td>' % topic,
+                  anon.get("/b/test")[1])
+    return int(m.group(1)) if m else None
+
+
+listed_before = posts_listed()
+st, seen, _ = anon.get(topic)
+ok(st == 200 and "Log in to reply" in seen and "Antwort von der Liste" in seen,
+   "a reader not logged in sees the topic", seen)
+st, again, _ = anon.get(topic)
+ok(st == 200 and again == seen, "and the same page the second time")
+st, mine, _ = b.get(topic)
+ok(">Reply</a>" in mine and "Log in to reply" not in mine,
+   "a member is not shown the page made for those not logged in", mine)
+db = sqlite3.connect(os.path.join(os.environ["T"], "data", "forum.db"), timeout=10)
+with db:
+    db.execute("UPDATE post SET subject = 'Betreff von außen' WHERE msgid = ?",
+               ("<news-reply@example.net>",))
+db.close()
+ok("Betreff von außen" in anon.get(topic)[1],
+   "a write by another program on forum.db shows at the next read")
+
 # Reply on the forum to the news post: References follow the thread.
 pid = re.findall(r'id="p(\d+)"', text)
 reply_to = None
@@ -293,6 +324,10 @@ status, text, hdrs = b.post("/p/%s/reply" % reply_to, {"csrf": csrf, "subject": 
                                                       "body": "Forum antwortet dem Usenet."})
 ok(status == 303 and hdrs.get("location", "").split("#")[0] == topic,
    "the forum reply lands in the same topic", (status, hdrs))
+ok(wait(lambda: "Forum antwortet dem Usenet" in anon.get(topic)[1]),
+   "and shows to readers not logged in")
+ok(listed_before is not None and posts_listed() == listed_before + 1,
+   "their board page counts it", (listed_before, posts_listed()))
 listed = wait(lambda: maildir_find(list_dir, "Forum antwortet dem Usenet"))
 m = email.message_from_bytes(listed or b"", policy=email.policy.default)
 refs = m.get("References", "")
