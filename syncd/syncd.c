@@ -47,6 +47,8 @@
 /* HTTP requests: the forum's forms are the largest. */
 #define SYNCD_HTTP_HEADERS_MAX	(16 * 1024)
 #define SYNCD_HTTP_BODY_MAX	(1024 * 1024)
+/* Answers: a thread page (about 60 KB) in one write, not four. */
+#define SYNCD_HTTP_WRITE_MAX	(256 * 1024)
 
 struct syncd {
 	struct event_base *base;
@@ -478,6 +480,8 @@ syncd_http_bev(struct event_base *base, void *arg)
 	if ((bev = bufferevent_socket_new(base, -1,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		return NULL;
+	/* libevent writes at most 16 KB at a time unless told. */
+	bufferevent_set_max_single_write(bev, SYNCD_HTTP_WRITE_MAX);
 	if (evbuffer_add_cb(bufferevent_get_input(bev), syncd_http_input,
 	    bev) == NULL) {
 		bufferevent_free(bev);
