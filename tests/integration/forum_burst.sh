@@ -17,9 +17,10 @@
 # post's terms when the savepoint opens and, each time 64 more leaves
 # were written, does a step of its merges there: 64 leaves for each
 # level of the index.  Once the index has several levels and the merges
-# reuse pages freed by earlier ones, a step journals over 1 MiB.  Small posts never got there (the other
-# tests' few posts, or a thousand of 1 KB each here); posts of 16 KB of
-# distinct words do from about the 160th on, so 300 leave room.  The
+# reuse pages freed by earlier ones, a step journals over 1 MiB.  Small
+# posts never got there (the other tests' few posts, or a thousand of
+# 1 KB each here); posts of 16 KB of distinct words do from about the
+# 160th on, so 300 leave room.  The
 # deferred posts came a retry later; here a retry waits two minutes (one
 # at least, with its jitter), so any deferral also misses the 30 s the
 # posts get.
