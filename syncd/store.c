@@ -577,9 +577,10 @@ store_open(const char *dir, struct event_base *base, char **err_r)
 	 * temp_store: statement journals (each queued item's savepoint) in
 	 * memory; in a temporary file, one was made, written and unlinked
 	 * for every commit.  Not by SQLITE_CONFIG_STMTJRNL_SPILL: it is for
-	 * the whole process (forum.db too), and SQLite 3.40 fails writes
-	 * with SQLITE_FULL once a journal spills past a threshold of 256 KiB
-	 * or more (the forum's batches did, in the end-to-end benchmark).
+	 * the whole process (forum.db too), and SQLite 3.40 fails a write
+	 * with SQLITE_FULL when a journal kept in memory up to so large a
+	 * threshold spills to its file (tests/integration/forum_burst.sh
+	 * says why; the forum's batches did, in the end-to-end benchmark).
 	 */
 	if (store_exec(store->db, "PRAGMA page_size = 8192;"
 	    " PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"

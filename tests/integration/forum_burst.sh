@@ -104,16 +104,18 @@ EOF
 check_eq "syncd takes every article of the burst" "$N" "$(tail -1 "$T/feed.out")"
 [ "$(tail -1 "$T/feed.out")" = "$N" ] || diag "$(head -5 "$T/feed.out")"
 
+burst_posts() {
+	sqlite3 "$T/data/forum.db" "SELECT count(*) FROM post
+	    WHERE msgid LIKE '<burst%@peer.example>'"
+}
 on_board() {
-	[ "$(sqlite3 "$T/data/forum.db" "SELECT count(*) FROM post
-	    WHERE msgid LIKE '<burst%@peer.example>'")" = "$N" ]
+	[ "$(burst_posts)" = "$N" ]
 }
 if check "every post of the burst is on the board within 30 s" \
     wait_for 30 on_board; then
 	diag "on the board $(( $(date +%s) - t0 )) s after the burst began"
 else
-	diag "$(sqlite3 "$T/data/forum.db" "SELECT count(*) FROM post
-	    WHERE msgid LIKE '<burst%@peer.example>'") of $N on the board"
+	diag "$(burst_posts) of $N on the board"
 fi
 check_eq "none of them twice" 0 "$(sqlite3 "$T/data/forum.db" \
     "SELECT count(*) - count(DISTINCT msgid) FROM post
